@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
-from enum import Enum
+from enum import StrEnum
 from typing import Any
 
 from priorauth.engine.trace import TraceNode
 
 
-class Outcome(str, Enum):
+class Outcome(StrEnum):
     """What the engine may decide on its own.
 
     Every outcome but ``approved`` is pended (PAS ``A4``) for the provider; ``recommend_denial`` and
@@ -112,9 +112,7 @@ class Determination:
                 "criterion_id": self.referral.criterion_id,
                 "reason": self.referral.reason,
             },
-            "missing": [
-                {"criterion_id": m.criterion_id, "text": m.text, "needed": m.needed} for m in self.missing
-            ],
+            "missing": [{"criterion_id": m.criterion_id, "text": m.text, "needed": m.needed} for m in self.missing],
             "findings": list(self.findings),
             "trace": None if self.trace is None else self.trace.to_dict(),
         }

@@ -25,6 +25,7 @@ class TraceNode:
     children: tuple[TraceNode, ...] = ()
     needed: str | None = None
     documentation: str | None = None
+    clinical_review: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         """Plain-JSON form of the subtree."""
@@ -41,6 +42,8 @@ class TraceNode:
             data["needed"] = self.needed
         if self.documentation:
             data["documentation"] = self.documentation
+        if self.clinical_review:
+            data["clinical_review"] = True
         return data
 
     def walk(self) -> list[TraceNode]:

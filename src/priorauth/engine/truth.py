@@ -12,10 +12,10 @@ nothing short-circuits.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from enum import Enum
+from enum import StrEnum
 
 
-class Truth(str, Enum):
+class Truth(StrEnum):
     """The status of a criterion."""
 
     MET = "met"

@@ -1,0 +1,1 @@
+"""One module per family of criterion kinds; each check returns a :class:`Finding`."""

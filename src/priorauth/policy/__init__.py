@@ -1,0 +1,1 @@
+"""Policies as data: pydantic models, the YAML loader and the version registry."""
