@@ -1,0 +1,1 @@
+"""FHIR adapters: read a PAS request Bundle into the engine's facts."""

@@ -1,0 +1,95 @@
+"""A received PAS Bundle: structural checks and reference resolution.
+
+The Claim is validated against the FHIR R4 model (``fhir.resources.R4B``, the closest to 4.0.1 in
+fhir.resources 8); other entries are kept even when they do not validate (legacy test-kit bundles
+must still be answered), and each such problem is reported rather than fatal.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from fhir.resources.R4B.claim import Claim
+from pydantic import ValidationError
+
+from priorauth.errors import BundleError
+
+Resource = dict[str, Any]
+
+
+def _loc(parts: tuple[int | str, ...]) -> str:
+    out = ""
+    for part in parts:
+        out += f"[{part}]" if isinstance(part, int) else f".{part}"
+    return out
+
+
+@dataclass(frozen=True)
+class ReceivedBundle:
+    """The entries of a request Bundle, indexed by fullUrl and by ``Type/id``."""
+
+    raw: Resource
+    claim: Resource
+    entries: tuple[tuple[str, Resource], ...]
+    by_url: dict[str, Resource]
+
+    def resolve(self, reference: str | None) -> Resource | None:
+        """The entry a reference points at: fullUrl, ``Type/id``, or an absolute URL ending in ``Type/id``."""
+        if not reference:
+            return None
+        found = self.by_url.get(reference)
+        if found is not None:
+            return found
+        tail = "/".join(reference.rstrip("/").split("/")[-2:])
+        return self.by_url.get(tail)
+
+    def of_type(self, *types: str) -> list[tuple[str, Resource]]:
+        """(reference, resource) for every entry of the given resource types, in bundle order."""
+        return [(ref, r) for ref, r in self.entries if r.get("resourceType") in types]
+
+
+def reference_of(resource: Resource, full_url: str | None) -> str:
+    """How evidence names a resource: ``Type/id`` when it has an id, else its fullUrl."""
+    rid = resource.get("id")
+    if rid:
+        return f"{resource.get('resourceType')}/{rid}"
+    return full_url or str(resource.get("resourceType"))
+
+
+def read_bundle(data: Any) -> ReceivedBundle:
+    """Check the PAS request shape and index it; raise :class:`BundleError` naming the element."""
+    if not isinstance(data, dict):
+        raise BundleError("Bundle", "the body is not a JSON object")
+    if data.get("resourceType") != "Bundle":
+        raise BundleError("Bundle.resourceType", f"expected 'Bundle', got {data.get('resourceType')!r}")
+    if data.get("type") not in (None, "collection"):
+        raise BundleError("Bundle.type", f"a PAS request Bundle is a 'collection', not {data.get('type')!r}")
+    entries = data.get("entry")
+    if not isinstance(entries, list) or not entries:
+        raise BundleError("Bundle.entry", "the Bundle has no entries", issue_code="required")
+    indexed: list[tuple[str, Resource]] = []
+    by_url: dict[str, Resource] = {}
+    for index, entry in enumerate(entries):
+        resource = entry.get("resource") if isinstance(entry, dict) else None
+        if not isinstance(resource, dict) or not isinstance(resource.get("resourceType"), str):
+            raise BundleError(f"Bundle.entry[{index}].resource", "the entry has no resource with a resourceType")
+        full_url = entry.get("fullUrl")
+        ref = reference_of(resource, full_url if isinstance(full_url, str) else None)
+        indexed.append((ref, resource))
+        if isinstance(full_url, str):
+            by_url[full_url] = resource
+            by_url.setdefault("/".join(full_url.rstrip("/").split("/")[-2:]), resource)
+        if resource.get("id"):
+            by_url.setdefault(f"{resource['resourceType']}/{resource['id']}", resource)
+    claim = indexed[0][1]
+    if claim.get("resourceType") != "Claim":
+        raise BundleError(
+            "Bundle.entry[0].resource", f"the first entry must be the Claim, found {claim.get('resourceType')}"
+        )
+    try:
+        Claim.model_validate(claim)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        raise BundleError(f"Bundle.entry[0].resource{_loc(tuple(first['loc']))}", first["msg"]) from None
+    return ReceivedBundle(raw=data, claim=claim, entries=tuple(indexed), by_url=by_url)
