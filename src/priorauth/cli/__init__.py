@@ -1,0 +1,1 @@
+"""The ``priorauth`` command line (Typer + Rich)."""
