@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import re
 from datetime import date
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, model_validator
 
 LineOfBusiness = Literal["commercial", "marketplace", "medicaid"]
 LINES_OF_BUSINESS: tuple[LineOfBusiness, ...] = ("commercial", "marketplace", "medicaid")
@@ -116,11 +116,20 @@ Leaf = Annotated[
 ]
 
 
+def _node_kind(value: Any) -> str:
+    """Groups carry ``logic``; leaves carry ``kind`` (so errors point into the right model)."""
+    if isinstance(value, dict):
+        return "group" if "logic" in value else "leaf"
+    return "group" if isinstance(value, Group) else "leaf"
+
+
 class Group(_CriterionBase):
     """A composite: ``all_of`` ("must meet all"), ``any_of`` ("one of (a or b)"), ``implies`` ("if ..., ...")."""
 
     logic: Literal["all_of", "any_of", "implies"]
-    children: tuple[Group | Leaf, ...]
+    children: tuple[
+        Annotated[Annotated[Group, Tag("group")] | Annotated[Leaf, Tag("leaf")], Discriminator(_node_kind)], ...
+    ]
 
     @model_validator(mode="after")
     def _check_children(self) -> Group:

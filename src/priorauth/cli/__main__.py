@@ -1,0 +1,5 @@
+"""``python -m priorauth.cli``."""
+
+from priorauth.cli.main import run
+
+run()
