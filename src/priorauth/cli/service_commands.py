@@ -44,13 +44,13 @@ def serve(
     """Run the PAS service (FastAPI under uvicorn)."""
     import uvicorn
 
-    from priorauth.service.app import InsecureConfiguration, create_app
+    from priorauth.service.app import InsecureConfigurationError, create_app
 
     logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     settings = load_settings(host=host, port=port, database_url=database_url)
     try:
         app = create_app(settings)
-    except InsecureConfiguration as exc:
+    except InsecureConfigurationError as exc:
         typer.echo(f"refusing to start: {exc}", err=True)
         raise typer.Exit(2) from None
     uvicorn.run(

@@ -1,0 +1,1 @@
+"""SMART Backend Services: registered clients (one organization, one JWKS), assertions, bearer tokens."""

@@ -1,0 +1,1 @@
+"""Thin HTTP routes: read the request, call a service, write the answer."""

@@ -1,0 +1,70 @@
+"""``$submit`` and ``$inquire``."""
+
+from __future__ import annotations
+
+import time
+
+from fastapi import APIRouter, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import Response
+
+from priorauth.service.deps import PrincipalDep, StateDep, fhir_base, fhir_response, read_body
+
+router = APIRouter()
+
+
+async def _operation(request: Request, state: StateDep, who: PrincipalDep, operation: str) -> Response:
+    started = time.perf_counter()
+    body, problem, truncated = await read_body(request, state.settings.max_body_bytes)
+    content_type = request.headers.get("content-type")
+    if problem is not None:
+        status = 413 if problem.issue_code == "too-costly" else 415
+        answer = await run_in_threadpool(
+            state.decisions.reject,
+            body,
+            problem,
+            operation=operation,
+            status=status,
+            org=who.org,
+            client_id=who.client_id,
+            content_type=content_type,
+            truncated=truncated,
+        )
+    else:
+        service = state.decisions.submit if operation == "submit" else state.decisions.inquire
+        answer = await run_in_threadpool(
+            service,
+            body,
+            org=who.org,
+            client_id=who.client_id,
+            content_type=content_type,
+            base_url=fhir_base(request, state),
+        )
+    state.metrics.latency.labels(operation).observe(time.perf_counter() - started)
+    response = fhir_response(answer.body, answer.status)
+    response.headers["X-Request-Id"] = answer.request_id
+    return response
+
+
+@router.post("/fhir/Claim/$submit")
+async def submit(request: Request, state: StateDep, who: PrincipalDep) -> Response:
+    """PAS ``$submit``: a request Bundle in, a response Bundle (or one OperationOutcome) out."""
+    return await _operation(request, state, who, "submit")
+
+
+@router.post("/fhir/Claim/$inquire")
+async def inquire(request: Request, state: StateDep, who: PrincipalDep) -> Response:
+    """PAS ``$inquire``: the latest answer to the caller's matching request."""
+    return await _operation(request, state, who, "inquire")
+
+
+@router.post("/_bench/parse", include_in_schema=False)
+async def parse_only(request: Request, state: StateDep) -> Response:
+    """Benchmark floor: read and parse the body, nothing else (enabled by PRIORAUTH_BENCH_ENDPOINTS)."""
+    import json
+
+    if not state.settings.bench_endpoints:
+        return Response(status_code=404)
+    body, _problem, _truncated = await read_body(request, state.settings.max_body_bytes)
+    data = await run_in_threadpool(json.loads, body)
+    return fhir_response(json.dumps({"resourceType": "Basic", "entries": len(data.get("entry", []))}))

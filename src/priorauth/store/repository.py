@@ -1,0 +1,131 @@
+"""Queries and writes, one small method per question the service asks. Callers own the transaction."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from priorauth.store.models import (
+    Case,
+    DeterminationRecord,
+    OutboxMessage,
+    ReceivedRequest,
+    ResponseVersion,
+    SubscriptionRecord,
+)
+
+
+class Repository:
+    """Thin wrapper over a session; no business rules here."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    # --- requests and cases -------------------------------------------------------------------
+    def add(self, *rows: object) -> None:
+        """Stage new rows."""
+        self.session.add_all(rows)
+
+    def flush(self) -> None:
+        """Send staged rows (needed before rows that reference their generated ids)."""
+        self.session.flush()
+
+    def request(self, request_id: str) -> ReceivedRequest | None:
+        """A received request by id."""
+        return self.session.get(ReceivedRequest, request_id)
+
+    def case(self, case_id: str, *, for_update: bool = False) -> Case | None:
+        """A case by id (row-locked on PostgreSQL when ``for_update``)."""
+        stmt = select(Case).where(Case.id == case_id)
+        if for_update:
+            stmt = stmt.with_for_update()
+        return self.session.scalars(stmt).first()
+
+    def case_for_request(self, request_id: str) -> Case | None:
+        """The case a request created or updated."""
+        req = self.request(request_id)
+        if req is None or req.case_id is None:
+            return None
+        return self.case(req.case_id)
+
+    def latest_case_for_claim(self, org: str | None, system: str | None, value: str) -> Case | None:
+        """The most recent case whose Claim identifier matches, restricted to ``org`` when given."""
+        stmt = select(Case).where(Case.claim_value == value)
+        if system is not None:
+            stmt = stmt.where(Case.claim_system == system)
+        if org is not None:
+            stmt = stmt.where(Case.org == org)
+        stmt = stmt.order_by(Case.created_at.desc(), Case.id.desc()).limit(1)
+        return self.session.scalars(stmt).first()
+
+    def pended_cases(self, limit: int = 100) -> Sequence[Case]:
+        """Cases waiting for a decision, oldest first."""
+        stmt = select(Case).where(Case.status == "pended").order_by(Case.created_at).limit(limit)
+        return self.session.scalars(stmt).all()
+
+    # --- responses ----------------------------------------------------------------------------
+    def latest_response(self, case_id: str) -> ResponseVersion | None:
+        """The current response bundle of a case."""
+        stmt = (
+            select(ResponseVersion)
+            .where(ResponseVersion.case_id == case_id)
+            .order_by(ResponseVersion.version.desc())
+            .limit(1)
+        )
+        return self.session.scalars(stmt).first()
+
+    # --- determinations -----------------------------------------------------------------------
+    def current_determinations(self, case_id: str) -> dict[int, DeterminationRecord]:
+        """The latest determination per item sequence."""
+        stmt = (
+            select(DeterminationRecord).where(DeterminationRecord.case_id == case_id).order_by(DeterminationRecord.id)
+        )
+        latest: dict[int, DeterminationRecord] = {}
+        for row in self.session.scalars(stmt):
+            latest[row.item_sequence] = row
+        return latest
+
+    def approvals(self, member_id: str, policy_id: str, limit: int = 20) -> Sequence[DeterminationRecord]:
+        """Our approvals (A1) for a member under a policy, newest first."""
+        stmt = (
+            select(DeterminationRecord)
+            .where(
+                DeterminationRecord.member_id == member_id,
+                DeterminationRecord.policy_id == policy_id,
+                DeterminationRecord.review_action == "A1",
+                DeterminationRecord.window_start.is_not(None),
+            )
+            .order_by(DeterminationRecord.id.desc())
+            .limit(limit)
+        )
+        return self.session.scalars(stmt).all()
+
+    # --- subscriptions and outbox -------------------------------------------------------------
+    def subscription(self, subscription_id: str) -> SubscriptionRecord | None:
+        """A subscription by id."""
+        return self.session.get(SubscriptionRecord, subscription_id)
+
+    def active_subscriptions(self, org: str, now: datetime) -> Sequence[SubscriptionRecord]:
+        """Active subscriptions whose org-identifier filter names ``org``."""
+        stmt = select(SubscriptionRecord).where(
+            SubscriptionRecord.filter_org == org, SubscriptionRecord.status == "active"
+        )
+        return [s for s in self.session.scalars(stmt) if s.end is None or s.end > now]
+
+    def next_event_number(self, subscription_id: str) -> int:
+        """Increment and return the subscription's event counter (atomic under concurrent writers)."""
+        self.session.execute(
+            update(SubscriptionRecord)
+            .where(SubscriptionRecord.id == subscription_id)
+            .values(events=SubscriptionRecord.events + 1)
+        )
+        value = self.session.scalar(select(SubscriptionRecord.events).where(SubscriptionRecord.id == subscription_id))
+        return int(value or 0)
+
+    def outbox_counts(self) -> dict[str, int]:
+        """Messages by status (for metrics and tests)."""
+        rows = self.session.execute(select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status))
+        return {status: int(count) for status, count in rows}
