@@ -256,7 +256,11 @@ def _items(
 
 def extract_request(data: Any, version: PolicyVersion | None = None) -> RequestFacts:
     """Read a PAS request Bundle (parsed JSON) into facts; raise BundleError naming a bad element."""
-    bundle = read_bundle(data)
+    return extract_from(read_bundle(data), version)
+
+
+def extract_from(bundle: ReceivedBundle, version: PolicyVersion | None = None) -> RequestFacts:
+    """Facts from an already checked Bundle; ``version`` supplies the code sets (default: the newest)."""
     if version is None:
         registry = load_registry()
         version = registry.latest(next(iter(registry.policies)))
