@@ -11,6 +11,7 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 
+from priorauth.cli.service_commands import service_cli
 from priorauth.engine.decide import decide
 from priorauth.errors import BundleError, CaseError, PolicyDataError
 from priorauth.fhir.extract import extract_request
@@ -19,6 +20,7 @@ from priorauth.policy.registry import load_registry
 app = typer.Typer(no_args_is_help=True, add_completion=False, help="Prior authorization as policy-as-code.")
 policy_app = typer.Typer(no_args_is_help=True, help="Show and test the policies.")
 app.add_typer(policy_app, name="policy")
+app.add_typer(service_cli)
 console = Console()
 errors = Console(stderr=True)
 
