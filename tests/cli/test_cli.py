@@ -48,7 +48,9 @@ def test_evaluate_before_the_first_version_pends_with_no_version_in_force() -> N
 
 
 def test_a_non_drug_davinci_request_gets_no_policy_not_an_error() -> None:
-    fixture = EXAMPLES.parent / "davinci" / "pas" / "requests" / "ig-pas221_Bundle-HomecareAuthorizationBundleExample.json"
+    fixture = (
+        EXAMPLES.parent / "davinci" / "pas" / "requests" / "ig-pas221_Bundle-HomecareAuthorizationBundleExample.json"
+    )
     result = priorauth("evaluate", str(fixture), "--as-of", "2026-03-02")
     assert result.returncode == 0, result.stderr
     assert "no_policy" in result.stdout and "No automated policy" in result.stdout

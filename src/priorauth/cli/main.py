@@ -61,6 +61,7 @@ def evaluate(
     bundle: Annotated[Path, typer.Argument(help="A PAS request Bundle (JSON).")],
     as_of: Annotated[str | None, typer.Option("--as-of", help="Request date YYYY-MM-DD (default: today).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the determinations as JSON.")] = False,
+    notes: Annotated[bool, typer.Option(help="Read clinical notes with the note extractor (intake step).")] = True,
 ) -> None:
     """Decide one request offline: the same engine and mapping as $submit, no server, no database."""
     from priorauth.cli.render import determination_panel
@@ -69,7 +70,7 @@ def evaluate(
     data = read_json(bundle)
     try:
         registry = load_registry()
-        request = extract_request(data)
+        request = extract_request(data, read_notes=notes)
     except BundleError as exc:
         fail(f"{bundle}: {exc.expression}: {exc.message}")
         return

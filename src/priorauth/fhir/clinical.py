@@ -27,6 +27,11 @@ def parse_date(value: Any) -> date | None:
         return None
 
 
+def as_dict(value: Any) -> dict[str, Any]:
+    """The value when it is a JSON object, else an empty one (malformed elements read as absent)."""
+    return value if isinstance(value, dict) else {}
+
+
 def codings(concept: Any) -> list[dict[str, Any]]:
     """The codings of a CodeableConcept (tolerating a missing or malformed one)."""
     if not isinstance(concept, dict):
@@ -49,7 +54,7 @@ def _has_code(concept: Any, codes: set[tuple[str, str]]) -> bool:
 def _stage_of(words: str, codes: Codes) -> Stage | None:
     for stage in ("limited", "extensive"):
         if any(term in words for term in codes.stage_terms[stage]):
-            return stage  # type: ignore[return-value]
+            return stage
     return None
 
 
@@ -178,7 +183,7 @@ def therapies(
         agent = agent_of(_medication_concept(res, bundle), codes, tarlatamab_ndcs)
         if agent is None:
             continue
-        period = res.get("effectivePeriod") if isinstance(res.get("effectivePeriod"), dict) else {}
+        period = as_dict(res.get("effectivePeriod"))
         start = parse_date(res.get("effectiveDateTime")) or parse_date(period.get("start"))
         if kind == "MedicationRequest":
             start = start or parse_date(res.get("authoredOn"))

@@ -24,7 +24,7 @@ from priorauth.engine.facts import (
 )
 from priorauth.fhir import clinical, paths
 from priorauth.fhir.bundle import ReceivedBundle, Resource, read_bundle
-from priorauth.fhir.clinical import codings, concept_words, parse_date
+from priorauth.fhir.clinical import as_dict, codings, concept_words, parse_date
 from priorauth.policy.model import Codes, PolicyVersion
 from priorauth.policy.registry import load_registry
 
@@ -111,7 +111,7 @@ def _consultations(bundle: ReceivedBundle, oncology: set[str]) -> list[Evidence]
     for ref, res in bundle.of_type("DocumentReference"):
         is_consult = any((c.get("system"), c.get("code")) == CONSULT_NOTE for c in codings(res.get("type")))
         is_consult = is_consult or "consult" in concept_words(res.get("type"))
-        context = res.get("context") if isinstance(res.get("context"), dict) else {}
+        context: dict[str, Any] = as_dict(res.get("context"))
         setting = context.get("practiceSetting")
         oncology_setting = "oncolog" in concept_words(setting) or any(
             c.get("code") in oncology for c in codings(setting)
@@ -180,7 +180,7 @@ def _requested_doses(ref: str, request: Resource) -> tuple[RequestedDose, ...]:
             if isinstance(quantity, dict) and str(quantity.get("code") or quantity.get("unit", "")).lower() == "mg":
                 value = quantity.get("value")
                 mg = float(value) if isinstance(value, int | float) else None
-        timing = dosage.get("timing") if isinstance(dosage.get("timing"), dict) else {}
+        timing = as_dict(dosage.get("timing"))
         events = timing.get("event") or []
         on = parse_date(events[0]) if events else None
         label = " ".join([concept_words(timing.get("code")), str(dosage.get("text", "")).lower()])
@@ -219,9 +219,9 @@ def _items(
                 continue
             requested_ids.add(id(request))
             concept = request.get("medicationCodeableConcept") or request.get("code")
-            med_ref = _ref(request.get("medicationReference"))
-            if med_ref and bundle.resolve(med_ref):
-                concept = bundle.resolve(med_ref).get("code")  # type: ignore[union-attr]
+            medication = bundle.resolve(_ref(request.get("medicationReference")))
+            if medication is not None:
+                concept = medication.get("code")
             for coding in codings(concept):
                 if coding.get("system") == codes.ndc_system:
                     ndcs.append(str(coding.get("code")))
@@ -230,9 +230,9 @@ def _items(
             if request.get("resourceType") == "MedicationRequest":
                 request_ref = next(r for r, res in bundle.entries if res is request)
                 doses[sequence] = _requested_doses(request_ref, request)
-        quantity = item.get("quantity") if isinstance(item.get("quantity"), dict) else {}
+        quantity = as_dict(item.get("quantity"))
         value = quantity.get("value")
-        period = item.get("servicedPeriod") if isinstance(item.get("servicedPeriod"), dict) else {}
+        period = as_dict(item.get("servicedPeriod"))
         start = parse_date(period.get("start")) or parse_date(item.get("servicedDate"))
         end = parse_date(period.get("end")) or parse_date(item.get("servicedDate"))
         certification = paths.evaluate("item.certification", item)
@@ -254,13 +254,24 @@ def _items(
     return items, doses, requested_ids
 
 
-def extract_request(data: Any, version: PolicyVersion | None = None) -> RequestFacts:
-    """Read a PAS request Bundle (parsed JSON) into facts; raise BundleError naming a bad element."""
-    return extract_from(read_bundle(data), version)
+def extract_request(data: Any, version: PolicyVersion | None = None, *, read_notes: bool = False) -> RequestFacts:
+    """Read a PAS request Bundle (parsed JSON) into facts; raise BundleError naming a bad element.
+
+    With ``read_notes`` the clinical notes are run through the note extractor first (the intake step).
+    """
+    bundle = read_bundle(data)
+    notes: tuple[Any, ...] = ()
+    if read_notes:
+        from priorauth.fhir.notes import read_notes as run_extractor
+
+        notes = run_extractor(bundle)
+    return extract_from(bundle, version, notes)
 
 
-def extract_from(bundle: ReceivedBundle, version: PolicyVersion | None = None) -> RequestFacts:
-    """Facts from an already checked Bundle; ``version`` supplies the code sets (default: the newest)."""
+def extract_from(
+    bundle: ReceivedBundle, version: PolicyVersion | None = None, notes: tuple[Any, ...] = ()
+) -> RequestFacts:
+    """Facts from an already checked Bundle plus pre-extracted ``NoteFacts``; ``version`` gives the code sets."""
     if version is None:
         registry = load_registry()
         version = registry.latest(next(iter(registry.policies)))
@@ -306,11 +317,14 @@ def extract_from(bundle: ReceivedBundle, version: PolicyVersion | None = None) -
         renewal_date=renewal,
         birth_date=birth,
         birth_date_evidence=birth_evidence,
-        diagnoses=tuple(clinical.diagnoses(bundle, codes)),
-        therapies=tuple(clinical.therapies(bundle, codes, requested_ids, tarlatamab_ndcs)),
-        assessments=tuple(clinical.assessments(bundle, codes)),
+        diagnoses=tuple(clinical.diagnoses(bundle, codes)) + tuple(d for n in notes for d in n.diagnoses),
+        therapies=tuple(clinical.therapies(bundle, codes, requested_ids, tarlatamab_ndcs))
+        + tuple(t for n in notes for t in n.therapies),
+        assessments=tuple(clinical.assessments(bundle, codes)) + tuple(a for n in notes for a in n.assessments),
         oncology=OncologyInvolvement(
-            taxonomies=tuple(_taxonomies(bundle)), consultations=tuple(_consultations(bundle, oncology))
+            taxonomies=tuple(_taxonomies(bundle)),
+            consultations=tuple(_consultations(bundle, oncology)) + tuple(c for n in notes for c in n.consultations),
+            no_oncologist=tuple(c for n in notes for c in n.no_oncologist),
         ),
         answers=tuple(_answers(bundle)),
         dose_support=tuple(_literature(bundle)),
