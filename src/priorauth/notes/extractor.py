@@ -20,6 +20,7 @@ from priorauth.notes.rules import (
     EXTRACTOR_VERSION,
     FAMILY,
     MODIFIERS,
+    PARAGRAPH_SECTIONS,
     TARGETS,
     TARLATAMAB,
     THERAPY_CONCEPTS,
@@ -30,6 +31,7 @@ from priorauth.notes.sections import RawSection, SectionIndex, scope_sections
 _AGENTS = {rule.rule_id: rule.agents for rule in TARGETS}
 _NON_BEFORE = re.compile(r"non[\s-]*$", re.IGNORECASE)
 _SMALL_CELL_CONCEPTS = frozenset({"SCLC", "SCLC_EXTENSIVE", "SCLC_LIMITED"})
+_CHECKBOX = re.compile(r"\[[ xX]?\]")
 _REGIMEN_ABBREVIATIONS = frozenset({"rx.ep", "rx.ce"})
 _TREATMENT_CUE = re.compile(
     r"cycle|chemo|regimen|\bx\s*\d|\bC\d|carbo|cis|etop|platin|atezo|durva|treated|received|s/p|\+|plus|course",
@@ -52,9 +54,18 @@ def _modifiers(entity: Any, section: str | None) -> tuple[str, ...]:
     return tuple(modifier for modifier in MODIFIERS if modifier in found)
 
 
+def _unchecked(text: str, start: int) -> bool:
+    """Whether the mention follows an unchecked template box ("[ ] Stable disease") on its line."""
+    line_start = text.rfind("\n", 0, start) + 1
+    boxes = _CHECKBOX.findall(text, line_start, start)
+    return bool(boxes) and not boxes[-1].strip("[]").strip()
+
+
 def _keep(text: str, concept: str, rule_id: str, start: int, sentence: str) -> bool:
-    """Guards applied after matching: the NSCLC trap and regimen abbreviations out of context."""
+    """Guards applied after matching: the NSCLC trap, template checkboxes, regimen abbreviations."""
     if concept in _SMALL_CELL_CONCEPTS and _NON_BEFORE.search(text[max(0, start - 6) : start]):
+        return False
+    if _unchecked(text, start):
         return False
     return not (rule_id in _REGIMEN_ABBREVIATIONS and not _TREATMENT_CUE.search(sentence))
 
@@ -132,7 +143,7 @@ def extract_note(text: str, document: str, attachment: int = 0) -> NoteExtractio
         for section in doc._.sections
         if section.category is not None
     ]
-    scopes = scope_sections(text, raw)
+    scopes = scope_sections(text, raw, PARAGRAPH_SECTIONS)
     index = SectionIndex(scopes)
     dates = find_dates(text)
     mentions = [m for entity in doc.ents if (m := _mention(text, entity, index, dates)) is not None]

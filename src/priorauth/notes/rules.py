@@ -113,6 +113,7 @@ class SectionDef:
 _CANCER = r"(?:lung\s+)?(?:cancer|carcinoma|ca\b|neuroendocrine\s+carcinoma|histology)"
 _SMALL_CELL = r"small[\s-]*cell"
 _DASH = r"[\s-]*"
+_ONC = r"(?:(?:medical|med|hematology\s*/|heme\s*/)\s*)?onc(?:ology)?"
 
 TARGETS: tuple[TargetDef, ...] = (
     # Histology and stage. "non-small cell" is its own (longer) target, and matches of
@@ -126,7 +127,7 @@ TARGETS: tuple[TargetDef, ...] = (
     TargetDef(
         "dx.es_sclc.stage4",
         SCLC_EXTENSIVE,
-        rf"\b(?:stage\s+(?:IV|4)[ABab]?|metastatic)\s+(?:{_SMALL_CELL}(?:\s+{_CANCER})?|SCLC)\b",
+        rf"\bstage\s+(?:IV|4)[ABab]?\s+(?:{_SMALL_CELL}(?:\s+{_CANCER})?|SCLC)\b",
     ),
     TargetDef(
         "dx.es_sclc.postfix",
@@ -165,13 +166,13 @@ TARGETS: tuple[TargetDef, ...] = (
     TargetDef(
         "rx.carbo_etop",
         PLATINUM,
-        r"\bcarbo(?:platin)?\s*[/+-]\s*(?:etop(?:oside)?|VP-?16)\b",
+        r"\bcarbo\s*/\s*(?:etop(?:oside)?|VP-?16)\b",
         ("carboplatin", "etoposide"),
     ),
     TargetDef(
         "rx.cis_etop",
         PLATINUM,
-        r"\bcis(?:platin)?\s*[/+-]\s*(?:etop(?:oside)?|VP-?16)\b",
+        r"\bcis\s*[/-]\s*(?:etop(?:oside)?|VP-?16)\b",
         ("cisplatin", "etoposide"),
     ),
     TargetDef("rx.ep", PLATINUM, r"\b(?-i:EP)\b(?![-/]?\d)", ("cisplatin", "etoposide")),
@@ -208,8 +209,8 @@ TARGETS: tuple[TargetDef, ...] = (
     TargetDef(
         "assess.new_lesions",
         PROGRESSION,
-        r"\bnew\s+(?:(?:hepatic|liver|osseous|bone|adrenal|pulmonary|nodal|brain|intracranial)\s+)?"
-        r"(?:lesions?|metastas[ie]s|mets|nodules?)\b",
+        r"\bnew\s+(?!(?:brain|intracranial|CNS)\b)(?:[\w.]+\s+){0,3}?"
+        r"(?:lesions?|metastas[ie]s|mets|nodules?|metastatic\s+disease)\b",
     ),
     TargetDef(
         "assess.increase",
@@ -217,7 +218,12 @@ TARGETS: tuple[TargetDef, ...] = (
         r"\b(?:(?:interval\s+)?increased?\s+in\s+(?:size|number)|interval\s+enlargement|enlarging"
         r"|interval\s+growth)\b",
     ),
-    TargetDef("assess.recurrence", PROGRESSION, r"\b(?:recurrence|relapsed?|recurrent\s+disease)\b"),
+    TargetDef(
+        "assess.recurrence",
+        PROGRESSION,
+        r"\b(?:recurrence(?!\s+of\s+(?!(?:the\s+)?(?:disease|cancer|tumou?r|SCLC|small))\w)|relapsed?"
+        r"|recurrent\s+disease)\b",
+    ),
     TargetDef("assess.response", RESPONSE, r"\b(?:partial|complete|excellent|good|mixed)\s+response\b"),
     TargetDef(
         "assess.decrease",
@@ -227,20 +233,26 @@ TARGETS: tuple[TargetDef, ...] = (
     TargetDef(
         "assess.stable",
         STABLE,
-        r"\b(?:stable\s+disease|disease\s+(?:is|remains)\s+stable|no\s+significant\s+interval\s+change)\b",
+        r"\b(?:stable\s+disease|disease\s+(?:is|remains|remained)\s+(?:stable|unchanged)"
+        r"|no\s+significant\s+interval\s+change)\b",
     ),
     # Oncology involvement.
     TargetDef(
         "onc.consult",
         ONCOLOGY_CONSULT,
-        r"\b(?:(?:medical|hematology\s*/\s*|heme\s*/\s*)?onc(?:ology)?\s+consult(?:ation|ed)?(?:\s+note)?"
-        r"|(?:seen|evaluated|followed)\s+(?:by|in)\s+(?:the\s+)?(?:medical\s+|hematology\s*/\s*|heme\s*/\s*)?"
-        r"onc(?:ology)?(?:\s+clinic)?"
-        r"|consulted\s+(?:medical\s+|hematology\s*/\s*|heme\s*/\s*)?onc(?:ology)?"
-        r"|(?:medical\s+|hematology\s*/\s*|heme\s*/\s*)?onc(?:ology)?\s+(?:was|has\s+been)\s+consulted"
-        r"|per\s+(?:medical\s+|hematology\s*/\s*|heme\s*/\s*)?onc(?:ology)?"
-        r"|discussed\s+with\s+(?:medical\s+|hematology\s*/\s*|heme\s*/\s*)?onc(?:ology)?"
-        r"|(?:medical\s+|hematology\s*/\s*)?oncology\s+(?:clinic|progress|follow-up)\s+note)\b",
+        rf"(?<!radiation\s)\b(?:{_ONC}\s+consult(?:ation|ed)?(?:\s+note)?"
+        rf"|(?:seen|evaluated|followed)\s+(?:by|in)\s+(?:the\s+)?{_ONC}(?:\s+clinic)?"
+        rf"|followed\s+by\s+(?:Dr\.?\s+[A-Z][\w'-]+\s+)?\((?:medical\s+)?onc(?:ology)?\)"
+        rf"|consulted\s+{_ONC}|{_ONC}\s+(?:was|has\s+been)\s+consulted"
+        rf"|per\s+{_ONC}|discussed\s+with\s+{_ONC}"
+        rf"|(?:hematology\s*/\s*oncology|heme\s*/\s*onc)(?:\s+team)?\s+(?:followed|saw|evaluated|agreed|recommend\w*))\b",
+    ),
+    TargetDef(
+        "onc.note_header",
+        ONCOLOGY_CONSULT,
+        r"(?<!radiation\s)\b(?:(?:medical|thoracic|hematology\s*(?:/|and)|heme\s*/)\s*)?oncology\s+"
+        r"(?:[\w-]+\s+){0,2}?(?:note|visit|consult(?:ation)?|follow-?up|summary|template)\b"
+        r"|\b(?:progress\s+note|clinic\s+note|visit|treatment\s+summary)\s*-\s*(?:medical\s+|thoracic\s+)?oncology\b",
     ),
     TargetDef(
         "onc.none",
@@ -252,7 +264,8 @@ TARGETS: tuple[TargetDef, ...] = (
     TargetDef(
         "mets.brain",
         BRAIN_METASTASES,
-        r"\b(?:(?:brain|intracranial|cerebral|CNS|cerebellar)\s+(?:metastas[ie]s|mets|lesions?)"
+        r"\b(?:(?:brain|intracranial|cerebral|CNS|cerebellar)\s+(?:metastas[ie]s|mets|lesions?|metastatic\s+disease)"
+        r"|intracranial\s+disease"
         r"|metastatic\s+disease\s+to\s+the\s+brain|metastas[ie]s\s+to\s+the\s+brain)\b",
     ),
 )
@@ -310,8 +323,6 @@ CONTEXT_RULES: tuple[ContextDef, ...] = (
             "not seen",
             "is absent",
             "are absent",
-            "was negative",
-            "were negative",
             "has been excluded",
             "not present",
             "none",
@@ -353,7 +364,18 @@ CONTEXT_RULES: tuple[ContextDef, ...] = (
             "options include",
             "discussed",
             "scheduled",
+            "cleared",
+            "asking about",
+            "interested in",
+            "next",
+            "recommendation",
+            "consensus recommendation",
         )
+    ),
+    ContextDef("plan", _HYP, "FORWARD", pattern=r"\bplan\b(?!\s*:)", allowed_types=_PLANNABLE),
+    *(
+        ContextDef(lit, _HYP, "BACKWARD", allowed_types=_PLANNABLE, max_scope=4)
+        for lit in ("would be an option", "is an option", "as an option")
     ),
     ContextDef("planned", _HYP, "BACKWARD", allowed_types=_PLANNABLE, max_scope=4),
     ContextDef("pending", _HYP, "BACKWARD", allowed_types=_PLANNABLE, max_scope=4),
@@ -389,8 +411,10 @@ CONTEXT_RULES: tuple[ContextDef, ...] = (
     ),
     *(
         ContextDef(lit, _UNC, "BACKWARD", max_scope=6)
-        for lit in ("cannot be excluded", "not excluded", "is possible", "versus", "vs", "is suspected")
+        for lit in ("cannot be excluded", "not excluded", "is possible", "is suspected")
     ),
+    *(ContextDef(lit, _UNC, "BIDIRECTIONAL", max_scope=4) for lit in ("versus", "vs", "vs.")),
+    ContextDef("was negative", _NEG, "BACKWARD", pattern=r"\b(?:was|were)\s+negative\b(?!\s+for)", max_scope=8),
     # Historical (does not block "met").
     *(ContextDef(lit, _HIST, "FORWARD") for lit in ("history of", "h/o", "hx of", "remote", "previously")),
     # Family.
@@ -470,6 +494,11 @@ CONTEXT_RULES: tuple[ContextDef, ...] = (
             "with interval",
             "presents with",
             "currently",
+            "not assessed",
+            "not done",
+            "not available",
+            "not performed",
+            "not tested",
         )
     ),
 )
@@ -494,7 +523,10 @@ SECTION_RULES: tuple[SectionDef, ...] = (
     SectionDef("medications", rf"(?:(?:current|home|outpatient|discharge)\s+)?medications?(?:\s+list)?{_H}"),
     SectionDef("allergies", rf"(?:allergies|drug\s+allergies|allergy){_H}"),
     SectionDef("review_of_systems", rf"(?:review\s+of\s+systems|ROS){_H}"),
-    SectionDef("physical_exam", rf"(?:physical\s+exam(?:ination)?|exam|PE|vital\s+signs|vitals){_H}"),
+    SectionDef(
+        "physical_exam",
+        rf"(?:physical\s+exam(?:ination)?(?:\s+[\w-]+){{0,3}}|exam|PE|vital\s+signs(?:\s+trend)?|vitals){_H}",
+    ),
     SectionDef("labs", rf"(?:labs?|laboratory(?:\s+data|\s+results)?){_H}"),
     SectionDef("indication", rf"(?:clinical\s+)?(?:indication|history\s+for\s+exam|reason\s+for\s+exam){_H}"),
     SectionDef("technique", rf"(?:technique|comparison|procedure){_H}"),
@@ -514,7 +546,8 @@ SECTION_RULES: tuple[SectionDef, ...] = (
     SectionDef("plan", rf"(?:plan|recommendations?|disposition){_H}"),
     SectionDef(
         "hospital_course",
-        rf"(?:(?:brief\s+)?hospital\s+course|interval\s+history|interval\s+events){_H}",
+        rf"(?:(?:brief\s+)?hospital\s+course(?:\s+[\w-]+){{0,3}}|interval\s+history|interval\s+events"
+        rf"|daily\s+summary){_H}",
     ),
     SectionDef("patient_instructions", rf"(?:discharge\s+instructions|patient\s+instructions|follow-?up){_H}"),
     SectionDef("signature", rf"(?:electronically\s+signed\s+by|signed\s+by|attestation){_H}"),
@@ -526,9 +559,10 @@ INELIGIBLE_SECTIONS: dict[str, frozenset[str]] = {
     "social_history": frozenset(CONCEPTS),
     "allergies": frozenset(CONCEPTS),
     "patient_instructions": frozenset(CONCEPTS),
-    "plan": frozenset(THERAPY_CONCEPTS | ASSESSMENT_CONCEPTS),
-    "indication": frozenset(ASSESSMENT_CONCEPTS | THERAPY_CONCEPTS | {BRAIN_METASTASES}),
+    "indication": frozenset(ASSESSMENT_CONCEPTS | {BRAIN_METASTASES}),
 }
+#: Sections whose scope, when opened by a header on its own line, ends at the next blank line.
+PARAGRAPH_SECTIONS: frozenset[str] = frozenset(INELIGIBLE_SECTIONS)
 
 
 def section_eligible(section: str | None, concept: str) -> bool:
@@ -547,6 +581,7 @@ def ruleset_hash() -> str:
         "context": [asdict(rule) for rule in CONTEXT_RULES],
         "sections": [asdict(rule) for rule in SECTION_RULES],
         "ineligible": {key: sorted(value) for key, value in sorted(INELIGIBLE_SECTIONS.items())},
+        "paragraph_sections": sorted(PARAGRAPH_SECTIONS),
     }
     encoded = json.dumps(payload, sort_keys=True, separators=(",", ":")).encode("utf-8")
     return hashlib.sha256(encoded).hexdigest()

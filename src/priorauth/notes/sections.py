@@ -8,6 +8,7 @@ header that stood alone on its line), or to no section.
 
 from __future__ import annotations
 
+import re
 from bisect import bisect_right
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -33,8 +34,27 @@ class RawSection:
     body_end: int
 
 
-def scope_sections(text: str, sections: Iterable[RawSection]) -> tuple[SectionScope, ...]:
-    """Turn header-to-header sections into scopes where inline headers cover one line only."""
+_BLANK_LINE = re.compile(r"\n[ \t]*\n")
+
+
+def _paragraph_end(text: str, start: int, limit: int) -> int:
+    """The end of the paragraph whose body starts at or after ``start`` (skipping leading blank lines)."""
+    body = start
+    while body < limit and text[body] in " \t\r\n":
+        body += 1
+    match = _BLANK_LINE.search(text, body, limit)
+    return match.start() if match else limit
+
+
+def scope_sections(
+    text: str, sections: Iterable[RawSection], paragraph_sections: frozenset[str] = frozenset()
+) -> tuple[SectionScope, ...]:
+    """Turn header-to-header sections into scopes where inline headers cover one line only.
+
+    A block header (alone on its line) of a category in ``paragraph_sections`` covers one paragraph:
+    such sections (family history, allergies...) are short, and a missed header after them must not
+    extend them over the rest of the note.
+    """
     scopes: list[SectionScope] = []
     block: str | None = None
     for section in sorted(sections, key=lambda s: s.title_start):
@@ -45,6 +65,12 @@ def scope_sections(text: str, sections: Iterable[RawSection]) -> tuple[SectionSc
         if inline and line_end < section.body_end:
             scopes.append(SectionScope(section.category, section.title_start, line_end, inline=True))
             scopes.append(SectionScope(block, line_end, section.body_end))
+        elif not inline and section.category in paragraph_sections:
+            end = _paragraph_end(text, section.title_end, section.body_end)
+            scopes.append(SectionScope(section.category, section.title_start, end))
+            if end < section.body_end:
+                scopes.append(SectionScope(None, end, section.body_end))
+            block = None
         else:
             scope = SectionScope(section.category, section.title_start, section.body_end, inline=inline)
             scopes.append(scope)
