@@ -1,0 +1,1 @@
+"""Da Vinci DTR 2.2: the policy's Questionnaire, its ValueSets and ``$questionnaire-package``."""
