@@ -19,11 +19,16 @@ from priorauth.notes.rules import (
     CONTEXT_CATEGORY_TO_MODIFIER,
     EXTRACTOR_VERSION,
     FAMILY,
+    HYPOTHETICAL,
     MODIFIERS,
     PARAGRAPH_SECTIONS,
+    PLAN_REALISED_CUE,
+    PLAN_SECTIONS,
     TARGETS,
     TARLATAMAB,
     THERAPY_CONCEPTS,
+    TITLE_LINES,
+    TITLE_RULES,
     ruleset_hash,
 )
 from priorauth.notes.sections import RawSection, SectionIndex, scope_sections
@@ -31,6 +36,7 @@ from priorauth.notes.sections import RawSection, SectionIndex, scope_sections
 _AGENTS = {rule.rule_id: rule.agents for rule in TARGETS}
 _NON_BEFORE = re.compile(r"non[\s-]*$", re.IGNORECASE)
 _SMALL_CELL_CONCEPTS = frozenset({"SCLC", "SCLC_EXTENSIVE", "SCLC_LIMITED"})
+_REALISED = re.compile(PLAN_REALISED_CUE, re.IGNORECASE)
 _CHECKBOX = re.compile(r"\[[ xX]?\]")
 _REGIMEN_ABBREVIATIONS = frozenset({"rx.ep", "rx.ce"})
 _TREATMENT_CUE = re.compile(
@@ -42,15 +48,18 @@ _DOSE_BEFORE = re.compile(r"\b(\d+(?:\.\d+)?)\s*mg\s+(?:of\s+)?(?:IV\s+)?$", re.
 _CYCLE_DAY = re.compile(r"\b(?:C(\d{1,2})\s*D(\d{1,2})|cycle\s+(\d{1,2}),?\s+day\s+(\d{1,2}))\b", re.IGNORECASE)
 
 
-def _modifiers(entity: Any, section: str | None) -> tuple[str, ...]:
-    """Our modifier names for a medspaCy entity, in canonical order."""
-    found = {
-        CONTEXT_CATEGORY_TO_MODIFIER[m.category]
-        for m in entity._.modifiers
-        if m.category in CONTEXT_CATEGORY_TO_MODIFIER
-    }
+def _modifiers(entity: Any, section: str | None, sentence: str) -> tuple[str, ...]:
+    """Our modifier names for a medspaCy entity, in canonical order.
+
+    Section-derived: family history makes a mention ``family``; a therapy in a plan section is
+    ``hypothetical`` unless its sentence says it was given or continues ("continue", "received").
+    """
+    categories = {str(modifier.category) for modifier in entity._.modifiers}
+    found = {CONTEXT_CATEGORY_TO_MODIFIER[c] for c in categories if c in CONTEXT_CATEGORY_TO_MODIFIER}
     if section == "family_history":
         found.add(FAMILY)
+    if section in PLAN_SECTIONS and entity.label_ in THERAPY_CONCEPTS and not _REALISED.search(sentence):
+        found.add(HYPOTHETICAL)
     return tuple(modifier for modifier in MODIFIERS if modifier in found)
 
 
@@ -61,11 +70,18 @@ def _unchecked(text: str, start: int) -> bool:
     return bool(boxes) and not boxes[-1].strip("[]").strip()
 
 
+def _line_number(text: str, offset: int) -> int:
+    """Zero-based index of the non-blank line holding ``offset``."""
+    return sum(1 for line in text[:offset].split("\n")[:-1] if line.strip())
+
+
 def _keep(text: str, concept: str, rule_id: str, start: int, sentence: str) -> bool:
     """Guards applied after matching: the NSCLC trap, template checkboxes, regimen abbreviations."""
     if concept in _SMALL_CELL_CONCEPTS and _NON_BEFORE.search(text[max(0, start - 6) : start]):
         return False
     if _unchecked(text, start):
+        return False
+    if rule_id in TITLE_RULES and _line_number(text, start) >= TITLE_LINES:
         return False
     return not (rule_id in _REGIMEN_ABBREVIATIONS and not _TREATMENT_CUE.search(sentence))
 
@@ -110,7 +126,7 @@ def _mention(text: str, entity: Any, index: SectionIndex, dates: tuple[DateMenti
         end=end,
         rule_id=rule_id,
         section=section,
-        modifiers=_modifiers(entity, section),
+        modifiers=_modifiers(entity, section, sentence),
         agents=_AGENTS.get(rule_id, ()),
         date=found.value if found else None,
         date_text=found.text if found else None,

@@ -158,6 +158,8 @@ TARGETS: tuple[TargetDef, ...] = (
     TargetDef("dx.sclc.oat", SCLC, r"\boat[\s-]+cell\s+carcinoma\b"),
     TargetDef("stage.extensive", STAGE_EXTENSIVE, rf"\bextensive{_DASH}(?:stage|disease)\b"),
     TargetDef("stage.limited", STAGE_LIMITED, rf"\blimited{_DASH}(?:stage|disease)\b"),
+    TargetDef("stage.extensive.box", STAGE_EXTENSIVE, r"\bstage\s*:\s*\[[xX]\]\s*extensive\b|(?<=\()extensive(?=\))"),
+    TargetDef("stage.limited.box", STAGE_LIMITED, r"\bstage\s*:\s*\[[xX]\]\s*limited\b|(?<=\()limited(?=\))"),
     # Platinum agents, brands, generic platinum and regimen abbreviations.
     TargetDef("rx.carboplatin", PLATINUM, r"\b(?:carboplatin|paraplatin)\b", ("carboplatin",)),
     TargetDef("rx.cisplatin", PLATINUM, r"\b(?:cisplatin|platinol)\b", ("cisplatin",)),
@@ -245,7 +247,7 @@ TARGETS: tuple[TargetDef, ...] = (
         rf"|followed\s+by\s+(?:Dr\.?\s+[A-Z][\w'-]+\s+)?\((?:medical\s+)?onc(?:ology)?\)"
         rf"|consulted\s+{_ONC}|{_ONC}\s+(?:was|has\s+been)\s+consulted"
         rf"|per\s+{_ONC}|discussed\s+with\s+{_ONC}"
-        rf"|(?:hematology\s*/\s*oncology|heme\s*/\s*onc)(?:\s+team)?\s+(?:followed|saw|evaluated|agreed|recommend\w*))\b",
+        rf"|(?:hematology\s*/\s*oncology|heme\s*/\s*onc)(?:\s+team)?\s+(?:followed|saw|evaluated|agreed|recommend\w*))(?!\w)",
     ),
     TargetDef(
         "onc.note_header",
@@ -370,12 +372,19 @@ CONTEXT_RULES: tuple[ContextDef, ...] = (
             "next",
             "recommendation",
             "consensus recommendation",
+            "recommends",
+            "recommending",
+            "prefers",
+            "prefer",
+            "option at",
+            "at the time of",
+            "upon",
         )
     ),
     ContextDef("plan", _HYP, "FORWARD", pattern=r"\bplan\b(?!\s*:)", allowed_types=_PLANNABLE),
     *(
         ContextDef(lit, _HYP, "BACKWARD", allowed_types=_PLANNABLE, max_scope=4)
-        for lit in ("would be an option", "is an option", "as an option")
+        for lit in ("would be an option", "is an option", "as an option", "to start", "to begin", "to be started")
     ),
     ContextDef("planned", _HYP, "BACKWARD", allowed_types=_PLANNABLE, max_scope=4),
     ContextDef("pending", _HYP, "BACKWARD", allowed_types=_PLANNABLE, max_scope=4),
@@ -553,6 +562,9 @@ SECTION_RULES: tuple[SectionDef, ...] = (
     SectionDef("signature", rf"(?:electronically\s+signed\s+by|signed\s+by|attestation){_H}"),
 )
 
+#: Every header starts a line (the Sectionizer checks this too, but slowly, for every candidate).
+SECTION_RULES = tuple(SectionDef(rule.category, rf"(?m)^[ \t]*(?:{rule.pattern})") for rule in SECTION_RULES)
+
 #: Sections in which a mention of the given concepts is not eligible to support "met".
 INELIGIBLE_SECTIONS: dict[str, frozenset[str]] = {
     "family_history": frozenset(CONCEPTS),
@@ -561,6 +573,16 @@ INELIGIBLE_SECTIONS: dict[str, frozenset[str]] = {
     "patient_instructions": frozenset(CONCEPTS),
     "indication": frozenset(ASSESSMENT_CONCEPTS | {BRAIN_METASTASES}),
 }
+#: Sections where a therapy without a continuation or past-tense cue in its sentence is a plan.
+PLAN_SECTIONS: frozenset[str] = frozenset({"plan"})
+PLAN_REALISED_CUE = (
+    r"\b(?:(?:dis)?continu\w*|received|receiving|given|completed|s/p|status\s+post|last\s+dose|hold|held"
+    r"|on\s+(?:current|maintenance))\b"
+)
+#: Rules that only count on the first lines of a note (document titles).
+TITLE_RULES: frozenset[str] = frozenset({"onc.note_header"})
+TITLE_LINES = 3
+
 #: Sections whose scope, when opened by a header on its own line, ends at the next blank line.
 PARAGRAPH_SECTIONS: frozenset[str] = frozenset(INELIGIBLE_SECTIONS)
 
@@ -582,6 +604,10 @@ def ruleset_hash() -> str:
         "sections": [asdict(rule) for rule in SECTION_RULES],
         "ineligible": {key: sorted(value) for key, value in sorted(INELIGIBLE_SECTIONS.items())},
         "paragraph_sections": sorted(PARAGRAPH_SECTIONS),
+        "plan_sections": sorted(PLAN_SECTIONS),
+        "plan_realised_cue": PLAN_REALISED_CUE,
+        "title_rules": sorted(TITLE_RULES),
+        "title_lines": TITLE_LINES,
     }
     encoded = json.dumps(payload, sort_keys=True, separators=(",", ":")).encode("utf-8")
     return hashlib.sha256(encoded).hexdigest()
