@@ -269,7 +269,11 @@ class _Builder:
         coverage["period"] = period
         lob = self.inp.line_of_business
         if lob is not None:
-            display = {"commercial": "Commercial", "marketplace": "Health Insurance Marketplace", "medicaid": "Medicaid"}
+            display = {
+                "commercial": "Commercial",
+                "marketplace": "Health Insurance Marketplace",
+                "medicaid": "Medicaid",
+            }
             coverage["type"] = _concept(_code(LOB_SYSTEM, lob, display[lob]), text=display[lob])
         self.add("Coverage", coverage)
 
@@ -718,7 +722,10 @@ class _Builder:
             "resourceType": "Bundle",
             "id": self.ids("Bundle"),
             "meta": {"profile": [f"{PAS}/profile-pas-request-bundle"]},
-            "identifier": {"system": "http://lakeside-cancer.example.org/pas-submission", "value": self.ids("submission")},
+            "identifier": {
+                "system": "http://lakeside-cancer.example.org/pas-submission",
+                "value": self.ids("submission"),
+            },
             "type": "collection",
             "timestamp": self.created,
             "entry": entries,

@@ -217,7 +217,9 @@ def case_files(path: Path) -> list[Path]:
         raise CaseError(str(path), "no such case file or folder")
     found = [path / p.name for p in path.iterdir()] if path.name == "cases" else list(path.rglob("*"))
     return sorted(
-        p for p in found if p.suffix in (".yaml", ".yml") and p.is_file() and "cases" in p.relative_to(path.parent).parts
+        p
+        for p in found
+        if p.suffix in (".yaml", ".yml") and p.is_file() and "cases" in p.relative_to(path.parent).parts
     )
 
 
