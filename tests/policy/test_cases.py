@@ -80,3 +80,15 @@ def test_every_referral_row_and_line_of_business_has_a_case() -> None:
     }
     for key, policy in rows.items():
         assert found.get(key) == policy, f"no case refers {key[1]} under {key[0]} to {policy}"
+
+
+def test_bundles_are_valid_fhir_and_reproducible() -> None:
+    from fhir.resources.R4B.bundle import Bundle
+
+    from priorauth.cases.builder import build_bundle
+
+    for case in CASES:
+        bundle = build_bundle(case.case)
+        assert bundle["entry"][0]["resource"]["resourceType"] == "Claim", case.name
+        Bundle.model_validate(bundle)
+        assert build_bundle(case.case) == bundle, case.name
