@@ -28,9 +28,10 @@ PREFETCH_TYPES: dict[str, tuple[str, ...]] = {
     "practitionerRoles": ("PractitionerRole",),
     "order": ("ServiceRequest", "MedicationRequest"),
 }
-# Keys whose absence is worth reporting for a tarlatamab order (observations and user are a bonus).
+# Keys whose absence is worth fetching and reporting for a tarlatamab order (``user`` is a bonus).
 NEEDED_FOR_TARLATAMAB = (
     "patient",
+    "observations",
     "coverage",
     "conditions",
     "medicationStatements",
