@@ -121,14 +121,21 @@ def policy_test(
     path: Annotated[Path | None, typer.Argument(help="A case file or folder (default: every policy's cases).")] = None,
 ) -> None:
     """Run the policy's YAML cases and print each failing criterion with its trace."""
-    from priorauth.cases.runner import run_cases
+    from priorauth.cases.runner import run_cases, summarize
 
     try:
-        ok = run_cases(path, console)
+        results = run_cases(path)
     except (CaseError, PolicyDataError) as exc:
         fail(str(exc))
         return
-    raise typer.Exit(0 if ok else 1)
+    for result in results:
+        if not result.passed:
+            console.rule(f"[red]FAILED[/red] {result.name}")
+            console.print(result.explain(), highlight=False, markup=False)
+    summary = summarize(results)
+    failed = [r for r in results if not r.passed]
+    console.print(f"[{'red' if failed else 'green'}]{summary}[/]")
+    raise typer.Exit(1 if failed or not results else 0)
 
 
 def run() -> None:

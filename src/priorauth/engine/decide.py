@@ -90,7 +90,9 @@ def unknown_leaves(node: TraceNode) -> list[TraceNode]:
         return [node]
     if node.logic == "any_of":
         unknown = [c for c in node.children if c.status is Truth.UNKNOWN]
-        review = [c for c in unknown if any(n.clinical_review for n in c.walk())]
+        # Literature review (I.A.5.b, II.A.3.b) only once the label schedule (a) is shown not met.
+        failed = any(c.status is Truth.NOT_MET for c in node.children)
+        review = [c for c in unknown if failed and any(n.clinical_review for n in c.walk())]
         return unknown_leaves((review or unknown)[0])
     if node.logic == "implies":
         then = node.children[1]

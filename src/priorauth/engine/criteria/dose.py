@@ -43,19 +43,24 @@ def place_doses(doses: tuple[RequestedDose, ...], dosing: Dosing, initial: bool)
     segment = 0
     anchor: date | None = None
     anchor_cycle: int | None = None
-    step_up = initial
-    for index, dose in enumerate(sorted(doses, key=_sort_key)):
+    ordered = sorted(doses, key=_sort_key)
+    # A request that starts at a labelled later cycle (e.g. "Cycle 2 Day 1") continues a step-up
+    # already given: its first segment is not a step-up cycle.
+    first_label = ordered[0].cycle if ordered else None
+    base = first_label - 1 if first_label is not None and first_label > 1 else 0
+    step_up = initial and base == 0
+    for index, dose in enumerate(ordered):
         small = dose.dose_mg is not None and dose.dose_mg <= dosing.step_up_dose_mg
-        if small and dosing.restart_step_up_allowed and (index > 0 or not initial):
+        if small and dosing.restart_step_up_allowed and (index > 0 or not step_up):
             if index > 0:
                 segment += 1
-            anchor, anchor_cycle, step_up = None, None, True
+            anchor, anchor_cycle, step_up, base = None, None, True, 0
         if dose.on is not None:
             anchor = anchor or dose.on
-            cycle = (dose.on - anchor).days // dosing.cycle_days
+            cycle = base + (dose.on - anchor).days // dosing.cycle_days
         elif dose.cycle is not None:
             anchor_cycle = dose.cycle if anchor_cycle is None else anchor_cycle
-            cycle = dose.cycle - anchor_cycle
+            cycle = base + dose.cycle - anchor_cycle
         else:
             cycle = -1
         placed.append(PlacedDose(dose, segment, cycle, step_up and cycle == 0))
