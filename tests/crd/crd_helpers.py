@@ -88,7 +88,7 @@ class FhirFiles:
         owner = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # noqa: N802 (http.server API)
+            def do_GET(self) -> None:
                 owner.requests.append((self.path, self.headers.get("Authorization")))
                 status, body = owner.answer(self.path)
                 data = json.dumps(body).encode()
