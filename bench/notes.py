@@ -24,7 +24,6 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
@@ -249,10 +248,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"corpus: {len(notes)} notes, {sum(len(n.text) for n in notes)} characters, {gold_count} gold mentions")
     print(f"matching: {'identical offsets' if args.strict else 'same concept, overlapping span'}")
     _table("ALL MENTIONS (any modifiers)", result.all_mentions, print)
-    _table('MET-SUPPORTING MENTIONS (unmodified, eligible section)', result.met, print)
+    _table("MET-SUPPORTING MENTIONS (unmodified, eligible section)", result.met, print)
     agreement = result.blocking_agree / result.blocking_total if result.blocking_total else 1.0
-    print(f"\nblocking-modifier agreement on matched mentions: {result.blocking_agree}/{result.blocking_total}"
-          f" = {agreement:.3f}")
+    print(
+        f"\nblocking-modifier agreement on matched mentions: {result.blocking_agree}/{result.blocking_total}"
+        f" = {agreement:.3f}"
+    )
 
     print(f"\npipeline load: {load_ms:.0f} ms")
     for name, (chars, median, worst) in timing(notes, args.repeats).items():
@@ -263,8 +264,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     extract_note(long_note.text, long_note.name)
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
-    print(f"memory: max RSS {rss_start:.0f} MB before load, {rss_loaded:.0f} MB after load, "
-          f"{_rss_mb():.0f} MB at end; tracemalloc peak for the 18 kB note {peak / 1024 / 1024:.1f} MB")
+    print(
+        f"memory: max RSS {rss_start:.0f} MB before load, {rss_loaded:.0f} MB after load, "
+        f"{_rss_mb():.0f} MB at end; tracemalloc peak for the 18 kB note {peak / 1024 / 1024:.1f} MB"
+    )
 
     if args.errors:
         print("\nDISAGREEMENTS")

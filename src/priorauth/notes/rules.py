@@ -146,7 +146,7 @@ TARGETS: tuple[TargetDef, ...] = (
         rf"\b(?:{_SMALL_CELL}\s+{_CANCER}|SCLC)\s*,\s*limited{_DASH}(?:stage|disease)\b",
     ),
     TargetDef("dx.nsclc.abbrev", NSCLC, r"\bNSCLC\b"),
-    TargetDef("dx.nsclc.words", NSCLC, rf"\bnon[\s-]*{_SMALL_CELL}(?:\s+{_CANCER})?"),
+    TargetDef("dx.nsclc.words", NSCLC, rf"\bnon[\s-]*{_SMALL_CELL}(?:\s+{_CANCER}(?:\s+of\s+the\s+lung)?)?"),
     TargetDef(
         "dx.nsclc.adeno",
         NSCLC,
