@@ -110,7 +110,8 @@ def age(spec: AgeCriterion, ctx: EvalContext) -> Finding:
 
 def progression_after_platinum(ctx: EvalContext) -> Finding:
     """A platinum agent given and progression documented on or after its first administration."""
-    platinum = set(ctx.version.codes.platinum_agents.agents)
+    # "platinum" is what a note says when it names the class, not the agent ("platinum-sensitive relapse").
+    platinum = set(ctx.version.codes.platinum_agents.agents) | {"platinum"}
     given = [t for t in ctx.facts.therapies if t.agent in platinum and not t.negated]
     naive = [t for t in ctx.facts.therapies if t.agent in platinum and t.negated]
     progressions = [a for a in ctx.facts.assessments if a.kind == "progression" and not a.negated]
