@@ -13,6 +13,8 @@ from fastapi.responses import Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from priorauth.auth.tokens import TokenService
+from priorauth.crd import routes as crd_routes
+from priorauth.dtr import routes as dtr_routes
 from priorauth.notify.worker import DeliveryWorker
 from priorauth.policy.registry import PolicyRegistry, load_registry
 from priorauth.service.decisions import DecisionService, utcnow
@@ -90,7 +92,7 @@ def create_app(
             db.dispose()
 
     app = FastAPI(title="priorauth", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
-    for router in (pas.router, reads.router, subscriptions.router, ops.router):
+    for router in (pas.router, reads.router, subscriptions.router, ops.router, crd_routes.router, dtr_routes.router):
         app.include_router(router)
 
     @app.exception_handler(StarletteHTTPException)
