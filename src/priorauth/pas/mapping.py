@@ -66,7 +66,11 @@ def engine_item_result(
                 f"{label}: the missing answers can be given in the plan's questionnaire "
                 f"(LOINC 102089-0, DTR) {canonical}; then resubmit as an update of this request."
             )
-    if det.approvable_units is not None and det.requested_units is not None:
+    if (
+        det.approvable_units is not None
+        and det.requested_units is not None
+        and det.approvable_units < det.requested_units
+    ):
         notes.append(
             f"{label}: {det.requested_units:g} units were requested; the policy supports "
             f"{det.approvable_units} units. A reduced approval needs a reviewer's decision."

@@ -210,57 +210,58 @@ class DecisionService:
         status = _case_status(items, errors)
         cause = "submit" if prior_case is None else ("cancel" if status == "cancelled" else "update")
 
+        received = ReceivedRequest(
+            id=request_id,
+            received_at=now,
+            operation="submit",
+            org=org,
+            client_id=client_id,
+            content_type=content_type,
+            body=body,
+            truncated=False,
+            http_status=200,
+            request_date=as_of,
+            case_id=case_id,
+            claim_system=claim_system,
+            claim_value=claim_value,
+        )
+        records = [self._record(item, case_id, request_id, as_of, member_id, now, tracking) for item in decided]
         with self.db.write() as session:
             repo = Repository(session)
-            session.add(
-                ReceivedRequest(
-                    id=request_id,
-                    received_at=now,
-                    operation="submit",
-                    org=org,
-                    client_id=client_id,
-                    content_type=content_type,
-                    body=body,
-                    truncated=False,
-                    http_status=200,
-                    request_date=as_of,
-                    case_id=case_id,
-                    claim_system=claim_system,
-                    claim_value=claim_value,
-                )
-            )
-            # No ORM relationships: flush in foreign-key order by hand.
-            session.flush()
+            # Core inserts: the ORM unit of work (cycle detection on the self-referencing determination
+            # table) cost more than the statements themselves on this hot path.
+            repo.insert(received)
             if prior_case is None:
-                case = Case(
-                    id=case_id,
-                    org=org,
-                    first_request_id=request_id,
-                    last_request_id=request_id,
-                    claim_system=claim_system,
-                    claim_value=claim_value,
-                    member_id=member_id,
-                    status=status,
-                    version=1,
-                    created_at=now,
-                    updated_at=now,
+                version = 1
+                repo.insert(
+                    Case(
+                        id=case_id,
+                        org=org,
+                        first_request_id=request_id,
+                        last_request_id=request_id,
+                        claim_system=claim_system,
+                        claim_value=claim_value,
+                        member_id=member_id,
+                        status=status,
+                        version=version,
+                        created_at=now,
+                        updated_at=now,
+                    )
                 )
-                session.add(case)
             else:
                 locked = repo.case(case_id, for_update=True)
                 assert locked is not None
-                case = locked
-                case.version += 1
-                case.status = status
-                case.last_request_id = request_id
-                case.updated_at = now
-            session.flush()
-            for item in decided:
-                session.add(self._record(item, case_id, request_id, as_of, member_id, now, tracking))
-            session.add(
+                locked.version += 1
+                locked.status = status
+                locked.last_request_id = request_id
+                locked.updated_at = now
+                version = locked.version
+                session.flush()
+            repo.insert(*records)
+            repo.insert(
                 ResponseVersion(
                     case_id=case_id,
-                    version=case.version,
+                    version=version,
                     request_id=request_id,
                     cause=cause,
                     bundle=text,

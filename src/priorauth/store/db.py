@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -52,6 +53,10 @@ class Database:
     url: str
     write_engine: Engine
     read_engine: Engine
+    # SQLite has one writer: queue this process's writers on a lock instead of letting them spin in
+    # SQLite's busy handler, whose growing sleeps (up to 100 ms) made the latency tail.
+    serialize_writes: bool = False
+    _write_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @property
     def dialect(self) -> str:
@@ -61,7 +66,15 @@ class Database:
     @contextmanager
     def write(self) -> Iterator[Session]:
         """A session whose transaction commits when the block ends without error."""
-        with sessionmaker(self.write_engine, expire_on_commit=False)() as session, session.begin():
+        if not self.serialize_writes:
+            with sessionmaker(self.write_engine, expire_on_commit=False)() as session, session.begin():
+                yield session
+            return
+        with (
+            self._write_lock,
+            sessionmaker(self.write_engine, expire_on_commit=False)() as session,
+            session.begin(),
+        ):
             yield session
 
     @contextmanager
@@ -93,7 +106,9 @@ def open_database(url: str) -> Database:
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        return Database(url, _sqlite_engine(url, immediate=True), _sqlite_engine(url, immediate=False))
+        return Database(
+            url, _sqlite_engine(url, immediate=True), _sqlite_engine(url, immediate=False), serialize_writes=True
+        )
     engine = create_engine(url, pool_size=16, max_overflow=16, pool_pre_ping=True)
     return Database(url, engine, engine)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session
 
 from priorauth.store.models import (
@@ -28,6 +28,13 @@ class Repository:
     def add(self, *rows: object) -> None:
         """Stage new rows."""
         self.session.add_all(rows)
+
+    def insert(self, *rows: object) -> None:
+        """INSERT transient model instances directly (no unit of work); None columns are left to defaults."""
+        for row in rows:
+            table = type(row).__table__  # type: ignore[attr-defined]
+            values = {c.key: getattr(row, c.key) for c in table.columns if getattr(row, c.key, None) is not None}
+            self.session.execute(insert(type(row)).values(**values))
 
     def flush(self) -> None:
         """Send staged rows (needed before rows that reference their generated ids)."""

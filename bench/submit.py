@@ -1,0 +1,173 @@
+"""Benchmark ``$submit`` over HTTP against a running server, next to a parse-only floor.
+
+Usage (server started with PRIORAUTH_AUTH=off PRIORAUTH_BENCH_ENDPOINTS=true):
+
+    python bench/submit.py --url http://127.0.0.1:8000 [--body FILE] [--requests 2000] [--concurrency 1 8 32]
+    python bench/submit.py --spawn sqlite          # start a server on a temp SQLite file, then bench it
+    python bench/submit.py --spawn postgresql+psycopg://user@host:5432/db
+
+For each concurrency it prints p50/p99 latency and req/s of ``$submit`` and of ``/_bench/parse`` (the
+same body read and parsed, nothing else), and the ratio. Then it sends ``--rss-requests`` more submits
+and prints the server's RSS before and after (Linux /proc, needs the server's pid: known with
+``--spawn``, else ``--pid``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import httpx
+
+DEFAULT_BODY = Path("/work/shared/fixtures/examples/EX01_medicaid_approval_structured.json")
+TARGETS = {"p50_ms": 20.0, "p99_ms": 60.0, "rps": 150.0, "ratio": 3.0}
+
+
+def rss_kib(pid: int) -> int:
+    """Resident set size of a process, KiB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    return -1
+
+
+def run(url: str, body: bytes, total: int, concurrency: int) -> tuple[float, float, float, int]:
+    """Send ``total`` POSTs with ``concurrency`` threads; returns p50 ms, p99 ms, req/s, errors."""
+    latencies: list[float] = []
+    errors = 0
+    lock = threading.Lock()
+    counter = iter(range(total))
+    headers = {"Content-Type": "application/fhir+json"}
+
+    def worker() -> None:
+        nonlocal errors
+        mine: list[float] = []
+        bad = 0
+        with httpx.Client(timeout=30) as client:
+            while True:
+                with lock:
+                    if next(counter, None) is None:
+                        break
+                start = time.perf_counter()
+                response = client.post(url, content=body, headers=headers)
+                mine.append(time.perf_counter() - start)
+                bad += response.status_code != 200
+        with lock:
+            latencies.extend(mine)
+            errors += bad
+
+    threads = [threading.Thread(target=worker) for _ in range(concurrency)]
+    started = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    elapsed = time.perf_counter() - started
+    latencies.sort()
+    p50 = statistics.median(latencies) * 1000
+    p99 = latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))] * 1000
+    return p50, p99, len(latencies) / elapsed, errors
+
+
+def spawn(database_url: str) -> tuple[subprocess.Popen[bytes], str]:
+    """Start ``serve`` on a free port with the bench endpoint on."""
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    if database_url == "sqlite":
+        database_url = f"sqlite:///{tempfile.mkdtemp(prefix='priorauth-bench-')}/bench.db"
+    env = dict(
+        os.environ,
+        PRIORAUTH_AUTH="off",
+        PRIORAUTH_BENCH_ENDPOINTS="true",
+        PRIORAUTH_DATABASE_URL=database_url,
+        PRIORAUTH_TODAY="2026-03-02",
+    )
+    if not database_url.startswith("sqlite"):
+        subprocess.run([sys.executable, "-m", "priorauth.cli.service_commands", "db", "upgrade"], env=env, check=True)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "priorauth.cli.service_commands",
+            "serve",
+            "--port",
+            str(port),
+            "--log-level",
+            "warning",
+        ],
+        env=env,
+    )
+    url = f"http://127.0.0.1:{port}"
+    for _ in range(300):
+        try:
+            if httpx.get(url + "/healthz", timeout=1).status_code == 200:
+                return proc, url
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    proc.kill()
+    raise SystemExit("server did not start")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--url")
+    parser.add_argument("--spawn", help="'sqlite' or a database URL: start a server for the run")
+    parser.add_argument("--pid", type=int, help="server pid, for RSS (known with --spawn)")
+    parser.add_argument("--body", type=Path, default=DEFAULT_BODY)
+    parser.add_argument("--requests", type=int, default=2000)
+    parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 8, 32])
+    parser.add_argument("--rss-requests", type=int, default=10_000)
+    args = parser.parse_args()
+    proc = None
+    if args.spawn:
+        proc, url = spawn(args.spawn)
+        pid: int | None = proc.pid
+    elif args.url:
+        url, pid = args.url.rstrip("/"), args.pid
+    else:
+        parser.error("give --url or --spawn")
+    body = args.body.read_bytes()
+    try:
+        run(url + "/fhir/Claim/$submit", body, 50, 4)  # warm-up: imports, caches, connection pools
+        print(f"body {args.body.name} ({len(body)} bytes), {args.requests} requests per run")
+        print(
+            f"{'c':>3} {'submit p50':>11} {'p99':>8} {'req/s':>8} | {'floor p50':>10} {'p99':>8} "
+            f"{'req/s':>8} | {'p50 ratio':>9} {'errors':>6}"
+        )
+        for concurrency in args.concurrency:
+            fp50, fp99, frps, _ = run(url + "/_bench/parse", body, args.requests, concurrency)
+            p50, p99, rps, errors = run(url + "/fhir/Claim/$submit", body, args.requests, concurrency)
+            print(
+                f"{concurrency:>3} {p50:>9.1f}ms {p99:>6.1f}ms {rps:>8.0f} | {fp50:>8.1f}ms {fp99:>6.1f}ms "
+                f"{frps:>8.0f} | {p50 / fp50:>8.1f}x {errors:>6}"
+            )
+        print(
+            f"targets at c=8 on SQLite: p50 <= {TARGETS['p50_ms']:.0f} ms, p99 <= {TARGETS['p99_ms']:.0f} ms, "
+            f">= {TARGETS['rps']:.0f} req/s, <= {TARGETS['ratio']:.0f}x floor"
+        )
+        if pid is not None and args.rss_requests:
+            before = rss_kib(pid)
+            run(url + "/fhir/Claim/$submit", body, args.rss_requests, 8)
+            after = rss_kib(pid)
+            print(
+                f"RSS before {before / 1024:.1f} MiB, after {args.rss_requests} more submits "
+                f"{after / 1024:.1f} MiB ({(after - before) / 1024:+.1f} MiB)"
+            )
+    finally:
+        if proc is not None:
+            proc.terminate()
+            proc.wait(10)
+
+
+if __name__ == "__main__":
+    main()
