@@ -156,7 +156,8 @@ def evaluate_policy(
             missing.append(LOB_ITEM)
             summary = f"Referral under I.B needs the line of business: {why}."
         else:
-            referral, referral_node = refer(version, as_of, lob, plan, why)
+            differing = {uses[leaf.criterion_id] for leaf in use_leaves}
+            referral, referral_node = refer(version, as_of, lob, plan, why, differing)
             children.append(referral_node)
             outcome = Outcome.REFERRED
             summary = f"Referred to {referral.policy_id} ({referral.criterion_id}): {why}."

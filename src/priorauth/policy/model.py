@@ -350,8 +350,12 @@ class Drug(_Frozen):
 
 
 class LabelChange(_Frozen):
+    """A dated label change and the kinds of use it touched (I.B.1 refers only a matching use)."""
+
     date: date
     change: str
+    uses: tuple[UseKind, ...] = Field(min_length=1)
+    documentation: str | None = None
 
 
 class RevisionEntry(_Frozen):

@@ -5,11 +5,12 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 from priorauth.engine.context import EvalContext
+from priorauth.engine.criteria import clinical
 from priorauth.engine.evidence import AuthorizationEvidence, Evidence
 from priorauth.engine.facts import DiseaseAssessment, TherapyExposure
 from priorauth.engine.reconcile import Finding
 from priorauth.engine.truth import Truth
-from priorauth.policy.model import CurrentTherapyCriterion
+from priorauth.policy.model import CurrentTherapyCriterion, DiagnosisCriterion
 
 DRUG = "tarlatamab"
 # An approval that ended within this many days still counts as "currently receiving via our benefit".
@@ -46,6 +47,13 @@ def current_therapy(spec: CurrentTherapyCriterion, ctx: EvalContext) -> Finding:
     assert first is not None and last is not None
     evidence = tuple(t.evidence for t in given)
     days = (ctx.as_of - first).days
+    indication = _covered_indication(ctx)
+    if indication.status is Truth.NOT_MET:
+        return Finding(
+            Truth.NOT_MET,
+            f"tarlatamab documented since {first}, but not for a covered indication ({indication.reason})",
+            evidence + indication.evidence,
+        )
     if days >= spec.min_days and (ctx.as_of - last).days <= CURRENT_ADMINISTRATION_DAYS:
         return Finding(
             Truth.MET,
@@ -61,6 +69,14 @@ def current_therapy(spec: CurrentTherapyCriterion, ctx: EvalContext) -> Finding:
         f"latest documented tarlatamab administration ({last}) is more than {CURRENT_ADMINISTRATION_DAYS} days old",
         evidence,
     )
+
+
+def _covered_indication(ctx: EvalContext) -> Finding:
+    """The I.A.1 diagnosis check, for "currently receiving Imdelltra for a covered indication"."""
+    for node in ctx.version.criteria.initial.children:
+        if isinstance(node, DiagnosisCriterion):
+            return clinical.diagnosis(node, ctx)
+    return Finding(Truth.UNKNOWN, "the policy has no diagnosis criterion")  # pragma: no cover
 
 
 def _latest(assessments: list[DiseaseAssessment]) -> list[DiseaseAssessment]:
