@@ -96,12 +96,21 @@ def test_bad_bundles_name_the_failing_element(mutate, expression: str) -> None: 
     assert info.value.expression == expression
 
 
-def test_a_request_without_coverage_pends_for_the_line_of_business() -> None:
+def test_a_request_whose_coverage_has_no_line_of_business_pends_naming_it() -> None:
     data = json.loads((EXAMPLES / "EX01_medicaid_approval_structured.json").read_text())
-    data["entry"] = [e for e in data["entry"] if e["resource"]["resourceType"] != "Coverage"]
-    data["entry"][0]["resource"]["insurance"] = []
+    for entry in data["entry"]:
+        if entry["resource"]["resourceType"] == "Coverage":
+            entry["resource"].pop("type")
+            entry["resource"].pop("class", None)
     request = extract_request(data)
     det = decide(load_registry(), request.facts_for(request.items[0]), DAY)
     assert det.outcome is Outcome.PENDED
     assert "LOB" in [m.criterion_id for m in det.missing]
-    assert "no Coverage in the request" in det.findings
+
+
+def test_a_claim_without_insurance_is_not_valid_fhir() -> None:
+    data = json.loads((EXAMPLES / "EX01_medicaid_approval_structured.json").read_text())
+    data["entry"][0]["resource"]["insurance"] = []
+    with pytest.raises(BundleError) as info:
+        extract_request(data)
+    assert info.value.expression.startswith("Bundle.entry[0].resource.insurance")

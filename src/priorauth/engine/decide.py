@@ -13,7 +13,7 @@ from priorauth.engine.determination import Determination, MissingItem, Outcome, 
 from priorauth.engine.drug import matches_drug
 from priorauth.engine.durations import approval_window, window_start
 from priorauth.engine.evaluate import evaluate_node
-from priorauth.engine.facts import Facts, PlanConfig
+from priorauth.engine.facts import Facts, PlanConfig, RequestedItem
 from priorauth.engine.referral import refer
 from priorauth.engine.trace import TraceNode
 from priorauth.engine.truth import Truth
@@ -27,6 +27,14 @@ LOB_ITEM = MissingItem(
     needed="Coverage.type coded with https://priorauth.dev/fhir/CodeSystem/line-of-business "
     "(commercial, marketplace or medicaid)",
 )
+
+
+def covering_policy(registry: PolicyRegistry, item: RequestedItem, as_of: date) -> str | None:
+    """The id of the policy whose drug this item asks for, if any (lets callers look up prior approvals)."""
+    for policy_id, versions in registry.policies.items():
+        if matches_drug(versions, item, as_of) is not None:
+            return policy_id
+    return None
 
 
 def decide(registry: PolicyRegistry, facts: Facts, as_of: date, plan: PlanConfig | None = None) -> Determination:

@@ -19,7 +19,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from priorauth.engine.decide import decide
+from priorauth.engine.decide import covering_policy, decide
 from priorauth.engine.determination import Determination, Outcome
 from priorauth.engine.evidence import AuthorizationEvidence
 from priorauth.engine.facts import PlanConfig, PriorAuthorization, RequestedItem
@@ -363,17 +363,15 @@ class DecisionService:
         member_id: str | None,
         prior_case: Case | None,
     ) -> Determination:
-        """Decide once; if a policy applies and we approved this member under it before, decide again
-        with those approvals as facts (continued therapy). The policy, not the item coding, keys the drug."""
+        """Decide with our earlier approvals for this member under the policy covering the item
+        (continued therapy). The policy, not the item coding, keys the drug."""
         registry = self._registry_loader()
-        det = decide(registry, facts.facts_for(item), as_of, self.plan)
-        if member_id is None or det.policy_id is None:
-            return det
-        priors = prior_authorizations(
-            repo.approvals(member_id, det.policy_id), exclude_case=prior_case.id if prior_case else None
-        )
-        if not priors:
-            return det
+        policy_id = covering_policy(registry, item, as_of)
+        priors: tuple[PriorAuthorization, ...] = ()
+        if member_id is not None and policy_id is not None:
+            priors = prior_authorizations(
+                repo.approvals(member_id, policy_id), exclude_case=prior_case.id if prior_case else None
+            )
         return decide(registry, facts.facts_for(item, priors), as_of, self.plan)
 
     def _record(
