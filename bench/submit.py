@@ -76,7 +76,7 @@ def run(url: str, body: bytes, total: int, concurrency: int) -> tuple[float, flo
     return p50, p99, len(latencies) / elapsed, errors
 
 
-def spawn(database_url: str) -> tuple[subprocess.Popen[bytes], str]:
+def spawn(database_url: str, workers: int = 1) -> tuple[subprocess.Popen[bytes], str]:
     """Start ``serve`` on a free port with the bench endpoint on."""
     import socket
 
@@ -91,6 +91,7 @@ def spawn(database_url: str) -> tuple[subprocess.Popen[bytes], str]:
         PRIORAUTH_BENCH_ENDPOINTS="true",
         PRIORAUTH_DATABASE_URL=database_url,
         PRIORAUTH_TODAY="2026-03-02",
+        PRIORAUTH_WORKERS=str(workers),
     )
     if not database_url.startswith("sqlite"):
         subprocess.run([sys.executable, "-m", "priorauth.cli.service_commands", "db", "upgrade"], env=env, check=True)
@@ -127,10 +128,11 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=2000)
     parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 8, 32])
     parser.add_argument("--rss-requests", type=int, default=10_000)
+    parser.add_argument("--workers", type=int, default=1, help="server processes (with --spawn)")
     args = parser.parse_args()
     proc = None
     if args.spawn:
-        proc, url = spawn(args.spawn)
+        proc, url = spawn(args.spawn, args.workers)
         pid: int | None = proc.pid
     elif args.url:
         url, pid = args.url.rstrip("/"), args.pid

@@ -40,14 +40,45 @@ def serve(
     database_url: DatabaseOpt = None,
     log_level: Annotated[str, typer.Option(help="uvicorn log level")] = "info",
     access_log: Annotated[bool, typer.Option(help="log every request")] = False,
+    workers: Annotated[int, typer.Option(min=1, help="Server processes sharing the database (PRIORAUTH_WORKERS)")] = 1,
 ) -> None:
     """Run the PAS service (FastAPI under uvicorn)."""
+    import os
+
     import uvicorn
 
-    from priorauth.service.app import InsecureConfigurationError, create_app
+    from priorauth.service.app import InsecureConfigurationError, check_auth_binding, create_app
+    from priorauth.store.db import upgrade
 
     logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     settings = load_settings(host=host, port=port, database_url=database_url)
+    workers = int(os.environ.get("PRIORAUTH_WORKERS", workers))
+    if workers > 1:
+        # Each worker is a separate process that rebuilds its settings from the environment; nothing
+        # is shared in memory (the database holds every request, decision and outbox message).
+        try:
+            check_auth_binding(settings)
+        except InsecureConfigurationError as exc:
+            typer.echo(f"refusing to start: {exc}", err=True)
+            raise typer.Exit(2) from None
+        os.environ.update(
+            PRIORAUTH_HOST=settings.host,
+            PRIORAUTH_PORT=str(settings.port),
+            PRIORAUTH_DATABASE_URL=settings.database_url,
+        )
+        if settings.should_migrate:
+            upgrade(settings.database_url)  # once, before the workers start
+        uvicorn.run(
+            "priorauth.service.app:app_from_environment",
+            factory=True,
+            host=settings.host,
+            port=settings.port,
+            workers=workers,
+            log_level=log_level,
+            access_log=access_log,
+            timeout_graceful_shutdown=5,
+        )
+        return
     try:
         app = create_app(settings)
     except InsecureConfigurationError as exc:

@@ -7,7 +7,7 @@ JSON-serialisable via :func:`evidence_to_dict`.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 
@@ -63,8 +63,8 @@ Evidence = ResourceEvidence | AnswerEvidence | NoteSpanEvidence | AuthorizationE
 
 
 def evidence_to_dict(evidence: Evidence) -> dict[str, Any]:
-    """Serialise one piece of evidence to plain JSON types."""
-    data = asdict(evidence)
+    """Serialise one piece of evidence to plain JSON types (flat values: no deep copy needed)."""
+    data = {name: getattr(evidence, name) for name in evidence.__slots__}
     if isinstance(evidence, NoteSpanEvidence):
         data["modifiers"] = list(evidence.modifiers)
     return data

@@ -65,6 +65,11 @@ def _cached(root: str) -> PolicyRegistry:
     return load_registry_from(Path(root))
 
 
+@lru_cache(maxsize=1)
+def _default_root() -> str:
+    return str(default_policy_root().resolve())
+
+
 def load_registry(root: Path | None = None) -> PolicyRegistry:
     """The registry for ``root`` (default: :func:`default_policy_root`), loaded once per process."""
-    return _cached(str((root or default_policy_root()).resolve()))
+    return _cached(str(root.resolve()) if root is not None else _default_root())

@@ -110,3 +110,10 @@ def create_app(
         return outcome_response(400, "Bundle", str(exc.errors()[:1]), "invalid")
 
     return app
+
+
+def app_from_environment() -> FastAPI:
+    """App factory for ``uvicorn --factory`` and multi-worker serving: settings from ``PRIORAUTH_*``."""
+    from priorauth.service.settings import load_settings
+
+    return create_app(load_settings())

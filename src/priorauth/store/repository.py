@@ -31,10 +31,13 @@ class Repository:
 
     def insert(self, *rows: object) -> None:
         """INSERT transient model instances directly (no unit of work); None columns are left to defaults."""
+        connection = self.session.connection()
         for row in rows:
             table = type(row).__table__  # type: ignore[attr-defined]
             values = {c.key: getattr(row, c.key) for c in table.columns if getattr(row, c.key, None) is not None}
-            self.session.execute(insert(type(row)).values(**values))
+            # A Core insert on the Table (not the ORM-enabled insert(Model)) skips the ORM's bulk
+            # persistence machinery, which dominated the $submit write path.
+            connection.execute(insert(table), values)
 
     def flush(self) -> None:
         """Send staged rows (needed before rows that reference their generated ids)."""
