@@ -57,20 +57,51 @@ def note_texts(bundle: ReceivedBundle) -> list[NoteText]:
     return found
 
 
-def read_notes(bundle: ReceivedBundle) -> tuple[Any, ...]:
-    """Run the extractor on every note of the request; returns ``NoteFacts``, one per text."""
-    from priorauth.notes import extract_note, note_facts
+@dataclass(frozen=True)
+class NoteRecord:
+    """One stored extraction (with the extractor version and rule-set hash) and the note's own date."""
 
-    results = []
-    for note in note_texts(bundle):
-        facts = note_facts(extract_note(note.text, note.document, max(note.attachment, 0)))
-        if note.written is not None:
-            # A finding without a date of its own is dated by the report or note it appears in.
-            facts = dataclasses.replace(
-                facts,
-                assessments=tuple(
-                    a if a.on is not None else dataclasses.replace(a, on=note.written) for a in facts.assessments
-                ),
-            )
-        results.append(facts)
-    return tuple(results)
+    extraction: Any  # priorauth.notes.NoteExtraction (imported lazily: spaCy is heavy)
+    written: date | None
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON, stored with the request."""
+        data: dict[str, Any] = self.extraction.to_dict()
+        data["written"] = self.written.isoformat() if self.written else None
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> NoteRecord:
+        """Rebuild a stored record (a replay reads this instead of re-running the extractor)."""
+        from priorauth.notes.model import NoteExtraction
+
+        return cls(NoteExtraction.from_dict(data), parse_date(data.get("written")))
+
+
+def extract_notes(bundle: ReceivedBundle) -> tuple[NoteRecord, ...]:
+    """The intake step: run the extractor on every note of the request."""
+    from priorauth.notes import extract_note
+
+    return tuple(
+        NoteRecord(extract_note(n.text, n.document, max(n.attachment, 0)), n.written) for n in note_texts(bundle)
+    )
+
+
+def facts_of(record: NoteRecord) -> Any:
+    """Engine facts from one stored extraction; undated findings take the note's date."""
+    from priorauth.notes import note_facts
+
+    facts = note_facts(record.extraction)
+    if record.written is None:
+        return facts
+    return dataclasses.replace(
+        facts,
+        assessments=tuple(
+            a if a.on is not None else dataclasses.replace(a, on=record.written) for a in facts.assessments
+        ),
+    )
+
+
+def read_notes(bundle: ReceivedBundle) -> tuple[Any, ...]:
+    """Extract and turn into facts in one go (the offline ``priorauth evaluate`` path)."""
+    return tuple(facts_of(r) for r in extract_notes(bundle))

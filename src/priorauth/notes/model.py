@@ -44,6 +44,26 @@ class Mention:
         """Unmodified (historical allowed) and in an eligible section."""
         return self.eligible and not self.blocked
 
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Mention:
+        """The inverse of :meth:`to_dict` (stored extractions are replayed, not re-run)."""
+        return cls(
+            concept=str(data["concept"]),
+            text=str(data["text"]),
+            start=int(data["start"]),
+            end=int(data["end"]),
+            rule_id=str(data["rule_id"]),
+            section=data.get("section"),
+            modifiers=tuple(data.get("modifiers") or ()),
+            agents=tuple(data.get("agents") or ()),
+            date=dt.date.fromisoformat(data["date"]) if data.get("date") else None,
+            date_text=data.get("date_text"),
+            end_date=dt.date.fromisoformat(data["end_date"]) if data.get("end_date") else None,
+            dose_mg=float(data["dose_mg"]) if data.get("dose_mg") is not None else None,
+            cycle=data.get("cycle"),
+            day=data.get("day"),
+        )
+
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON types."""
         return {
@@ -76,6 +96,23 @@ class NoteExtraction:
     ruleset_sha256: str
     mentions: tuple[Mention, ...]
     sections: tuple[SectionScope, ...]
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> NoteExtraction:
+        """The inverse of :meth:`to_dict`."""
+        return cls(
+            document=str(data["document"]),
+            attachment=int(data["attachment"]),
+            text_sha256=str(data["text_sha256"]),
+            text_length=int(data["text_length"]),
+            extractor_version=str(data["extractor_version"]),
+            ruleset_sha256=str(data["ruleset_sha256"]),
+            mentions=tuple(Mention.from_dict(m) for m in data.get("mentions") or ()),
+            sections=tuple(
+                SectionScope(category=s["category"], start=s["start"], end=s["end"], inline=s["inline"])
+                for s in data.get("sections") or ()
+            ),
+        )
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON types, for storing with the request."""

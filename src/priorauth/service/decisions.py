@@ -24,7 +24,10 @@ from priorauth.engine.determination import Determination, Outcome
 from priorauth.engine.evidence import AuthorizationEvidence
 from priorauth.engine.facts import PlanConfig, PriorAuthorization, RequestedItem
 from priorauth.errors import BundleError
-from priorauth.fhir.extract import RequestFacts, extract_request
+from priorauth.fhir.bundle import read_bundle
+from priorauth.fhir.extract import RequestFacts, extract_from
+from priorauth.fhir.notes import NoteRecord, extract_notes
+from priorauth.fhir.notes import facts_of as note_facts_of
 from priorauth.notify.outbox import enqueue_notifications
 from priorauth.pas import codes, mapping
 from priorauth.pas.bundle import Json
@@ -40,7 +43,13 @@ from priorauth.policy.registry import PolicyRegistry, load_registry
 from priorauth.service.metrics import Metrics
 from priorauth.service.settings import Settings
 from priorauth.store.db import Database
-from priorauth.store.models import Case, DeterminationRecord, ReceivedRequest, ResponseVersion
+from priorauth.store.models import (
+    Case,
+    DeterminationRecord,
+    NoteExtractionRecord,
+    ReceivedRequest,
+    ResponseVersion,
+)
 from priorauth.store.repository import Repository
 
 log = logging.getLogger(__name__)
@@ -167,8 +176,19 @@ class DecisionService:
         except BundleError as exc:
             return self.reject(body, exc, operation="submit", org=org, client_id=client_id, content_type=content_type)
         facts: RequestFacts | None
+        notes: tuple[NoteRecord, ...] = ()
         try:
-            facts = extract_request(request.bundle)
+            checked = read_bundle(request.bundle)
+        except BundleError as exc:
+            return self.reject(body, exc, operation="submit", org=org, client_id=client_id, content_type=content_type)
+        try:
+            # Intake: clinical notes are extracted once, here, and stored with the request; the engine
+            # only ever sees the resulting facts.
+            notes = extract_notes(checked)
+        except Exception:
+            log.exception("note extraction failed; the request is decided on its structured data")
+        try:
+            facts = extract_from(checked, None, tuple(note_facts_of(n) for n in notes))
         except BundleError as exc:
             return self.reject(body, exc, operation="submit", org=org, client_id=client_id, content_type=content_type)
         except Exception:
@@ -231,6 +251,7 @@ class DecisionService:
             # Core inserts: the ORM unit of work (cycle detection on the self-referencing determination
             # table) cost more than the statements themselves on this hot path.
             repo.insert(received)
+            repo.insert(*(_note_row(note, request_id, now) for note in notes))
             if prior_case is None:
                 version = 1
                 repo.insert(
@@ -733,4 +754,19 @@ def _info_cancelled(item: Json) -> bool:
     return any(
         isinstance(ext, dict) and ext.get("url") == codes.EXT_INFO_CANCELLED and ext.get("valueBoolean") is True
         for ext in item.get("modifierExtension") or []
+    )
+
+
+def _note_row(note: NoteRecord, request_id: str, now: datetime) -> NoteExtractionRecord:
+    extraction = note.extraction
+    return NoteExtractionRecord(
+        request_id=request_id,
+        document=extraction.document,
+        attachment=extraction.attachment,
+        extractor_version=extraction.extractor_version,
+        ruleset_sha256=extraction.ruleset_sha256,
+        text_sha256=extraction.text_sha256,
+        written=note.written,
+        payload=dumps(note.to_dict()),
+        created_at=now,
     )

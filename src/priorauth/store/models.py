@@ -218,3 +218,21 @@ class AssertionJti(Base):
     jti: Mapped[str] = mapped_column(String(300), primary_key=True)
     client_id: Mapped[str] = mapped_column(String(200))
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class NoteExtractionRecord(Base):
+    """A clinical note's extraction, made at intake and stored so a replay reads the same evidence."""
+
+    __tablename__ = "note_extraction"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    request_id: Mapped[str] = mapped_column(ForeignKey("received_request.id"), index=True)
+    document: Mapped[str] = mapped_column(String(500))
+    attachment: Mapped[int] = mapped_column(Integer)
+    extractor_version: Mapped[str] = mapped_column(String(32))
+    ruleset_sha256: Mapped[str] = mapped_column(String(80))
+    text_sha256: Mapped[str] = mapped_column(String(80))
+    written: Mapped[date | None] = mapped_column(Date)
+    # NoteRecord.to_dict(): every mention with offsets, section, modifiers and rule id.
+    payload: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
