@@ -26,7 +26,9 @@ from pathlib import Path
 
 import httpx
 
-DEFAULT_BODY = Path("/work/shared/fixtures/examples/EX01_medicaid_approval_structured.json")
+DEFAULT_BODY = (
+    Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "examples" / "EX01_medicaid_approval_structured.json"
+)
 TARGETS = {"p50_ms": 20.0, "p99_ms": 60.0, "rps": 150.0, "ratio": 3.0}
 
 

@@ -23,7 +23,7 @@ from fhir.resources.R4B import get_fhir_model_class
 Json = dict[str, Any]
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
-SHARED = Path(os.environ.get("PRIORAUTH_SHARED_DIR", "/work/shared"))
+SHARED = Path(os.environ.get("PRIORAUTH_SHARED_DIR", str(REPO.parent / "shared")))
 CRD = SHARED / "fixtures" / "davinci" / "crd"
 DTR = SHARED / "fixtures" / "davinci" / "dtr"
 EXAMPLES = SHARED / "fixtures" / "examples"

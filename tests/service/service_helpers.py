@@ -18,7 +18,7 @@ from typing import Any
 
 import httpx
 
-FIXTURES = Path("/work/shared/fixtures")
+FIXTURES = Path(__file__).resolve().parents[3] / "shared" / "fixtures"
 if not FIXTURES.exists():  # the repository may carry its own copy
     FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 PAS_REQUESTS = FIXTURES / "davinci" / "pas" / "requests"

@@ -3,7 +3,8 @@
 A tarlatamab order is judged by the same engine as ``$submit``: the prefetched resources are put in a
 minimal PAS-like collection Bundle (a Claim with a J9026 item pointing at the MedicationRequest) and
 ``extract_request`` / ``decide`` run on it. Every criterion met → ``pa-needed = satisfied`` with a new
-authorization number in ``satisfied-pa-id`` (NOT stored yet: a later ``$submit`` does not see it).
+authorization number in ``satisfied-pa-id``, stored through the PAS service exactly like a ``$submit``
+approval (same number, window and trace), so ``$inquire`` finds it.
 Otherwise ``auth-needed`` with ``doc-needed = clinical``, ``doc-purpose = withpa`` and the DTR
 Questionnaire canonical. Any other order gets ``indeterminate`` with the reason: this service only holds
 CP.PHAR.685.
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import copy
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
@@ -171,6 +173,7 @@ def coverage_information(
     questionnaire: str | None = None,
     satisfied_pa_id: str | None = None,
     expiry: date | None = None,
+    assertion_id: str | None = None,
 ) -> Json:
     """One ``ext-coverage-information`` extension (CRD 2.2), sub-extensions in the profile's order."""
     subs: list[Json] = [
@@ -189,7 +192,7 @@ def coverage_information(
     if questionnaire:
         subs.append({"url": "questionnaire", "valueCanonical": questionnaire})
     subs.append({"url": "date", "valueDate": on.isoformat()})
-    subs.append({"url": "coverage-assertion-id", "valueString": uuid.uuid4().hex})
+    subs.append({"url": "coverage-assertion-id", "valueString": assertion_id or uuid.uuid4().hex})
     if satisfied_pa_id:
         subs.append({"url": "satisfied-pa-id", "valueString": satisfied_pa_id})
     if expiry:
@@ -300,25 +303,53 @@ def _authorization_number(as_of: date) -> str:
     return f"CRD-{as_of:%Y%m%d}-{uuid.uuid4().hex[:10].upper()}"
 
 
-def _tarlatamab_action(order: Json, call: HookCall, version: PolicyVersion, coverage_ref: str, as_of: date) -> Json:
+# Stores an order whose criteria are met as a PAS request and returns the authorization number the
+# PAS service issued (None when the service's own decision, with our earlier approvals, was not an
+# approval). Without it (a bare CRD deployment) the number is issued here and not stored.
+Authorize = Callable[[Json], "str | None"]
+ASSERTION_SYSTEM = "https://priorauth.dev/fhir/NamingSystem/coverage-assertion-id"
+
+
+def _tarlatamab_action(
+    order: Json,
+    call: HookCall,
+    version: PolicyVersion,
+    coverage_ref: str,
+    as_of: date,
+    authorize: Authorize | None = None,
+) -> Json:
     missing = "; ".join(sorted(call.missing.values()))
+    assertion_id = uuid.uuid4().hex
     try:
         det = determine(order, call, version, coverage_ref, as_of)
     except BundleError as error:
         reason = f"The order could not be read for {POLICY_ID}: {error}. Prior authorization is required."
         det = None
     if det is not None and det.outcome is Outcome.APPROVED:
-        ext = coverage_information(
-            coverage_ref,
-            "covered",
-            "satisfied",
-            as_of,
-            satisfied_pa_id=_authorization_number(as_of),
-            expiry=det.window.end if det.window else None,
-            reason=det.summary,
-        )
-        return _system_action(
-            order, ext, f"Coverage information: {POLICY_ID} criteria met, prior authorization issued."
+        number: str | None = _authorization_number(as_of)
+        if authorize is not None:
+            bundle = pas_bundle(order, call, version, coverage_ref)
+            # The coverage-assertion-id becomes the stored request's identifier: $inquire finds it.
+            bundle["entry"][0]["resource"]["identifier"] = [{"system": ASSERTION_SYSTEM, "value": assertion_id}]
+            number = authorize(bundle)
+        if number is not None:
+            ext = coverage_information(
+                coverage_ref,
+                "covered",
+                "satisfied",
+                as_of,
+                satisfied_pa_id=number,
+                expiry=det.window.end if det.window else None,
+                reason=det.summary,
+                assertion_id=assertion_id,
+            )
+            return _system_action(
+                order, ext, f"Coverage information: {POLICY_ID} criteria met, prior authorization issued."
+            )
+        det = None
+        reason = (
+            f"The {POLICY_ID} criteria were met on the order's data, but the payer's records call for a "
+            "prior authorization review (for example continued therapy); a request was opened."
         )
     if det is not None:
         wanted = ", ".join(f"{m.criterion_id} ({m.needed})" for m in det.missing)
@@ -334,6 +365,7 @@ def _tarlatamab_action(order: Json, call: HookCall, version: PolicyVersion, cove
         doc_purpose="withpa",
         reason=reason,
         questionnaire=questionnaire_canonical(version),
+        assertion_id=assertion_id,
     )
     return _system_action(order, ext, f"Coverage information: prior authorization required under {POLICY_ID}.")
 
@@ -382,7 +414,7 @@ def _missing_card(orders: list[str], missing: dict[str, str]) -> Json:
     }
 
 
-async def answer(service_id: str, body: Any, as_of: date | None = None) -> Json:
+async def answer(service_id: str, body: Any, as_of: date | None = None, authorize: Authorize | None = None) -> Json:
     """The CDS Hooks response for one call: systemActions (coverage information) and cards."""
     call = parse_call(service_id, body)
     as_of = as_of or request_date()
@@ -405,7 +437,7 @@ async def answer(service_id: str, body: Any, as_of: date | None = None) -> Json:
             uncovered.append(_ref_of(order))
             continue
         if any(order is m for m in matched):
-            actions.append(_tarlatamab_action(order, call, version, coverage_ref, as_of))
+            actions.append(_tarlatamab_action(order, call, version, coverage_ref, as_of, authorize))
         else:
             actions.append(_other_action(order, coverage_ref, as_of))
     if matched:
