@@ -46,7 +46,11 @@ def capability_statement(base_url: str, settings: Settings) -> dict[str, Any]:
         "date": "2026-01-01",
         "kind": "instance",
         "software": {"name": "priorauth", "version": ENGINE_VERSION},
-        "implementation": {"description": "priorauth PAS service", "url": base_url},
+        "implementation": {
+            "description": "priorauth: PAS ($submit, $inquire), DTR ($questionnaire-package) and CRD "
+            "(CDS Hooks at /cds-services: order-sign, order-select, order-dispatch)",
+            "url": base_url,
+        },
         "fhirVersion": "4.0.1",
         "format": ["application/fhir+json", "json"],
         "implementationGuide": list(IGS),
@@ -66,6 +70,15 @@ def capability_statement(base_url: str, settings: Settings) -> dict[str, Any]:
                                 "name": "inquire",
                                 "definition": "http://hl7.org/fhir/us/davinci-pas/OperationDefinition/Claim-inquiry",
                             },
+                        ],
+                    },
+                    {
+                        "type": "Questionnaire",
+                        "operation": [
+                            {
+                                "name": "questionnaire-package",
+                                "definition": "http://hl7.org/fhir/us/davinci-dtr/OperationDefinition/questionnaire-package",
+                            }
                         ],
                     },
                     {"type": "ClaimResponse", "interaction": [{"code": "read"}]},
