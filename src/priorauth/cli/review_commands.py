@@ -79,14 +79,13 @@ def demo(
 ) -> None:
     """Load sample requests through $submit, add a demo reviewer and admin, and print where to sign in."""
     from priorauth.review.accounts import AccountError, create_reviewer
-    from priorauth.review.samples import enable_note_intake, samples
+    from priorauth.review.samples import samples
     from priorauth.service.decisions import DecisionService, utcnow
     from priorauth.service.settings import load_settings
     from priorauth.store.db import open_database, upgrade
 
     settings = load_settings(database_url=database_url, host=host, port=port)
     upgrade(settings.database_url)
-    enable_note_intake()  # until the service's $submit runs the note intake itself
     db = open_database(settings.database_url)
     service = DecisionService(db, settings)
     try:

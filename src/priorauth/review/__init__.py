@@ -6,6 +6,9 @@ Mount it on the service with :func:`mount` (``create_app`` calls it); the CLI co
 
 from __future__ import annotations
 
+import importlib
+import threading
+
 from fastapi import FastAPI
 
 from priorauth.review.settings import ReviewSettings
@@ -23,3 +26,5 @@ def mount(app: FastAPI, settings: ReviewSettings | None = None) -> None:
     app.state.review_settings = settings or ReviewSettings()
     app.state.review_templates = make_environment()
     app.include_router(router)
+    # WeasyPrint takes about a second to import; do it now, off the request path of the first letter.
+    threading.Thread(target=importlib.import_module, args=("weasyprint",), daemon=True).start()

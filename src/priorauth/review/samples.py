@@ -161,23 +161,3 @@ def samples() -> list[Sample]:
         Sample("Note, no progression documented", "A4 pended (I.A.4 unknown)", pended_with_note()),
         Sample("Recommended for denial (expedited)", "A4 clinical review (I.A.2 not met)", recommend_denial()),
     ]
-
-
-def enable_note_intake() -> bool:
-    """Make this process's ``$submit`` path read clinical notes (the intake step) before deciding.
-
-    A stand-in used by ``priorauth demo`` and the workbench tests while ``DecisionService.submit`` calls
-    ``extract_request`` without ``read_notes=True``: without it no stored trace carries note spans.
-    Returns True when it changed anything. Remove once the service runs the note intake itself.
-    """
-    import functools
-
-    from priorauth.service import decisions
-
-    current = getattr(decisions, "extract_request")  # noqa: B009 - the module does not re-export it
-    if getattr(current, "_review_reads_notes", False):
-        return False
-    patched = functools.partial(current, read_notes=True)
-    setattr(patched, "_review_reads_notes", True)  # noqa: B010
-    setattr(decisions, "extract_request", patched)  # noqa: B010
-    return True
