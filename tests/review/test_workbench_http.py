@@ -154,3 +154,30 @@ def test_audit_log_is_for_admins(loaded: Loaded) -> None:
     page = reviewer.get("/review")
     assert reviewer.post("/review/logout", data={"csrf_token": csrf_of(page.text)}).status_code == 303
     assert reviewer.get("/review", follow_redirects=False).status_code == 303
+
+
+def test_approval_is_a1_with_a_letter_carrying_the_boxed_warning(loaded: Loaded) -> None:
+    import io
+
+    from pypdf import PdfReader
+
+    client = sign_in(loaded.server, REVIEWER[0], REVIEWER[3])
+    case = loaded.cases["EX03 referred"]
+    page = client.get(f"/review/cases/{case}")
+    answer = client.post(
+        f"/review/cases/{case}/approve",
+        data={"csrf_token": csrf_of(page.text), "reason": "Approved on review of the records."},
+        follow_redirects=True,
+    )
+    assert answer.status_code == 200 and "Approval recorded" in answer.text
+    response = _inquire(loaded, "EX03 referred")
+    assert review_action(response, 1) == "A1" and response["preAuthRef"]
+    link = re.search(r'href="(/review/cases/[^"]+/letters/\d+)"', answer.text)
+    assert link
+    pdf = client.get(link.group(1))
+    assert pdf.headers["content-type"] == "application/pdf"
+    text = " ".join(" ".join((p.extract_text() or "") for p in PdfReader(io.BytesIO(pdf.content)).pages).split())
+    assert response["preAuthRef"] in text and "units" in text
+    assert "CRS" in text and "ICANS" in text and "22 to 24 hours" in text
+    # a decided case leaves the queue
+    assert case not in client.get("/review").text

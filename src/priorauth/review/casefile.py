@@ -409,7 +409,7 @@ class CaseView:
         return sorted(seen.values(), key=lambda c: (not c[2], c[0]))
 
 
-def _note_excerpt(ev: Json, notes: list[NoteText], context: int = 240) -> EvidenceView:
+def _note_excerpt(ev: Json, notes: list[NoteText], context: int = 160) -> EvidenceView:
     start, end, quote = int(ev.get("start", 0)), int(ev.get("end", 0)), str(ev.get("text", ""))
     doc = str(ev.get("document", ""))
     view = EvidenceView(
