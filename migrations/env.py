@@ -7,6 +7,7 @@ import os
 from alembic import context
 from sqlalchemy import create_engine, pool, text
 
+from priorauth.review.models import ReviewBase
 from priorauth.store.models import Base
 
 _LOCK_KEY = 7_243_911  # arbitrary, constant: all priorauth processes contend for the same lock
@@ -25,7 +26,7 @@ with engine.connect() as connection:
         connection.execute(text("SELECT pg_advisory_lock(:k)"), {"k": _LOCK_KEY})
         connection.commit()
     try:
-        context.configure(connection=connection, target_metadata=Base.metadata, render_as_batch=True)
+        context.configure(connection=connection, target_metadata=[Base.metadata, ReviewBase.metadata], render_as_batch=True)
         with context.begin_transaction():
             context.run_migrations()
     finally:

@@ -11,6 +11,7 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 
+from priorauth.cli.review_commands import review_cli
 from priorauth.cli.service_commands import service_cli
 from priorauth.engine.decide import decide
 from priorauth.errors import BundleError, CaseError, PolicyDataError
@@ -21,6 +22,7 @@ app = typer.Typer(no_args_is_help=True, add_completion=False, help="Prior author
 policy_app = typer.Typer(no_args_is_help=True, help="Show and test the policies.")
 app.add_typer(policy_app, name="policy")
 app.add_typer(service_cli)
+app.add_typer(review_cli)
 console = Console()
 errors = Console(stderr=True)
 

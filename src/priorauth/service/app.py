@@ -17,6 +17,7 @@ from priorauth.crd import routes as crd_routes
 from priorauth.dtr import routes as dtr_routes
 from priorauth.notify.worker import DeliveryWorker
 from priorauth.policy.registry import PolicyRegistry, load_registry
+from priorauth.review import mount as mount_review
 from priorauth.service.decisions import DecisionService, utcnow
 from priorauth.service.deps import outcome_response
 from priorauth.service.metrics import Metrics
@@ -94,6 +95,7 @@ def create_app(
     app = FastAPI(title="priorauth", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
     for router in (pas.router, reads.router, subscriptions.router, ops.router, crd_routes.router, dtr_routes.router):
         app.include_router(router)
+    mount_review(app)
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(_request: Request, exc: StarletteHTTPException) -> Response:
