@@ -154,3 +154,28 @@ def test_reviewer_rules(service: DecisionService) -> None:
     assert review_action(final, 1) == "A1" and final["preAuthPeriod"] == {"start": "2026-03-02", "end": "2026-06-30"}
     assert service.claim_response(final["id"], None) == final
     assert service.claim_response(final["id"], "someone-else") is None
+
+
+def test_a_reviewer_denial_carries_the_x12_reason_code_and_human_review(service: DecisionService) -> None:
+    answer = service.submit(copy.deepcopy(HOMECARE.read_bytes()), org=None)
+    bundle = service.record_decision(
+        answer.request_id,
+        approve=False,
+        reviewer_npi="1234567893",
+        reason="Not medically necessary per the documentation.",
+        criterion="I.A.1",
+        reason_code="MN",
+    )
+    final = bundle["entry"][0]["resource"]
+    assert review_action(final, 1) == "A3"
+    action = next(
+        ext
+        for adjudication in final["item"][0]["adjudication"]
+        for ext in adjudication.get("extension", [])
+        if ext["url"].endswith("extension-reviewAction")
+    )
+    reason = next(sub for sub in action["extension"] if sub["url"] == "reasonCode")
+    assert reason["valueCodeableConcept"]["coding"][0] == {
+        "system": "https://codesystem.x12.org/external/886",
+        "code": "MN",
+    }

@@ -46,3 +46,5 @@ PROFILE_BACKPORT_STATUS: Final = BACKPORT + "backport-subscription-status-r4"
 IDENT_CLAIM_RESPONSE: Final = "https://priorauth.dev/fhir/NamingSystem/claim-response"
 IDENT_AUTHORIZATION: Final = "https://priorauth.dev/fhir/NamingSystem/authorization-number"
 QUESTIONNAIRE_BASE: Final = "https://priorauth.dev/fhir/Questionnaire/"
+# X12 Health Care Services Review Decision Reason Codes (external code list 886), for A3/A6 reasons.
+X12_REVIEW_REASON = "https://codesystem.x12.org/external/886"

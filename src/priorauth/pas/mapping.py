@@ -100,8 +100,10 @@ def reviewer_approval(
     return ItemResult(sequence, "A1", (note.strip(),), auth_number=auth_number, window=window)
 
 
-def reviewer_denial(sequence: int, *, npi: str, reason: str, criterion: str | None) -> ItemResult:
-    """A reviewer's signed denial (A3): the criterion, the specific reason and appeal rights."""
+def reviewer_denial(
+    sequence: int, *, npi: str, reason: str, criterion: str | None, reason_code: str | None = None
+) -> ItemResult:
+    """A reviewer's signed denial (A3): the criterion, the specific reason, its X12 code and appeal rights."""
     cited = f" Criterion {criterion} is not met." if criterion else ""
     note = f"Item {sequence}: not certified after clinical review (reviewer NPI {npi}).{cited} Reason: {reason}"
-    return ItemResult(sequence, "A3", (note, APPEAL_RIGHTS))
+    return ItemResult(sequence, "A3", (note, APPEAL_RIGHTS), reason_code=reason_code)

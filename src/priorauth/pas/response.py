@@ -26,6 +26,8 @@ class ItemResult:
     auth_number: str | None = None
     window: tuple[date, date] | None = None
     tracking_number: str | None = None
+    # X12 "Health Care Services Review Decision Reason Code" for a reviewer's denial or cut.
+    reason_code: str | None = None
 
 
 @dataclass(frozen=True)
@@ -56,7 +58,7 @@ def _coding(system: str, code: str, display: str | None = None) -> Json:
     return coding
 
 
-def review_action_extension(code: str, number: str | None = None) -> Json:
+def review_action_extension(code: str, number: str | None = None, reason_code: str | None = None) -> Json:
     """The ``extension-reviewAction`` complex extension for an adjudication."""
     subs: list[Json] = [
         {
@@ -66,6 +68,10 @@ def review_action_extension(code: str, number: str | None = None) -> Json:
     ]
     if number:
         subs.append({"url": "number", "valueString": number})
+    if reason_code:
+        subs.append(
+            {"url": "reasonCode", "valueCodeableConcept": {"coding": [_coding(codes.X12_REVIEW_REASON, reason_code)]}}
+        )
     return {"url": codes.EXT_REVIEW_ACTION, "extension": subs}
 
 
@@ -104,7 +110,7 @@ def build_claim_response(claim: Json, content: ResponseContent, *, profile: str 
             entry["noteNumber"] = numbers
         entry["adjudication"] = [
             {
-                "extension": [review_action_extension(item.review_action, item.auth_number)],
+                "extension": [review_action_extension(item.review_action, item.auth_number, item.reason_code)],
                 "category": {"coding": [_coding(codes.ADJUDICATION, "submitted")]},
             }
         ]

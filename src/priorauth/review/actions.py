@@ -153,7 +153,12 @@ def deny(
     note_reason = f"{reason.strip()}{words} (reason code {reason_code}: {reason_codes[reason_code]})"
     try:
         bundle = service.record_decision(
-            case_id, approve=False, reviewer_npi=npi, reason=note_reason, criterion=criterion.strip()
+            case_id,
+            approve=False,
+            reviewer_npi=npi,
+            reason=note_reason,
+            criterion=criterion.strip(),
+            reason_code=reason_code,
         )
     except DecisionError as exc:
         raise ActionError(str(exc)) from exc

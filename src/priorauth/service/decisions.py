@@ -515,6 +515,7 @@ class DecisionService:
         criterion: str | None = None,
         sequences: Sequence[int] | None = None,
         window: tuple[date, date] | None = None,
+        reason_code: str | None = None,
     ) -> Json:
         """A clinical reviewer's final decision on a pended request (case or request id).
 
@@ -553,7 +554,9 @@ class DecisionService:
                         sequence, auth_number=auth, window=item_window, npi=reviewer_npi, reason=reason
                     )
                 else:
-                    result = mapping.reviewer_denial(sequence, npi=reviewer_npi, reason=reason, criterion=criterion)
+                    result = mapping.reviewer_denial(
+                        sequence, npi=reviewer_npi, reason=reason, criterion=criterion, reason_code=reason_code
+                    )
                 results[sequence] = result
                 session.add(
                     DeterminationRecord(
