@@ -99,13 +99,14 @@ class Repository:
         return latest
 
     def approvals(self, member_id: str, policy_id: str, limit: int = 20) -> Sequence[DeterminationRecord]:
-        """Our approvals (A1) for a member under a policy, newest first."""
+        """Our approvals (A1, or A6 for less than asked) for a member under a policy, newest first."""
         stmt = (
             select(DeterminationRecord)
             .where(
                 DeterminationRecord.member_id == member_id,
                 DeterminationRecord.policy_id == policy_id,
-                DeterminationRecord.review_action == "A1",
+                # A6 is an approval for less than asked: still "receiving via our benefit" (II.A.1).
+                DeterminationRecord.review_action.in_(("A1", "A6")),
                 DeterminationRecord.window_start.is_not(None),
             )
             .order_by(DeterminationRecord.id.desc())
