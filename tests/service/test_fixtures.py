@@ -145,6 +145,6 @@ def test_metadata_and_metrics(shared_server: Any) -> None:
     capability = httpx.get(f"{srv.url}/fhir/metadata").json()
     assert capability["resourceType"] == "CapabilityStatement" and capability["fhirVersion"] == "4.0.1"
     operations = {op["name"] for r in capability["rest"][0]["resource"] for op in r.get("operation", [])}
-    assert operations == {"submit", "inquire"}
+    assert operations == {"submit", "inquire", "questionnaire-package"}
     assert any("davinci-pas|2.2.1" in ig for ig in capability["implementationGuide"])
     assert "priorauth_pas_requests_total" in httpx.get(f"{srv.url}/metrics").text
