@@ -15,6 +15,8 @@ and prints the server's RSS before and after (Linux /proc, needs the server's pi
 from __future__ import annotations
 
 import argparse
+import itertools
+import json
 import os
 import statistics
 import subprocess
@@ -22,6 +24,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
@@ -40,12 +43,42 @@ def rss_kib(pid: int) -> int:
     return -1
 
 
-def run(url: str, body: bytes, total: int, concurrency: int) -> tuple[float, float, float, int]:
+def distinct_bodies(body: bytes) -> Callable[[int], bytes]:
+    """Request ``n`` as a distinct member with its own request identifier (as a payer sees traffic).
+
+    The member id and the Claim identifier of the sample body are replaced by numbered ones, so the
+    service judges each request on its own (no member accumulates thousands of earlier approvals).
+    """
+    data = json.loads(body)
+    claim = data["entry"][0]["resource"]
+    claim_id = str(claim["identifier"][0]["value"]).encode()
+    members = {
+        str(i["value"]).encode()
+        for entry in data["entry"]
+        if entry["resource"]["resourceType"] in ("Coverage", "Patient")
+        for i in entry["resource"].get("identifier", [])
+        if isinstance(i, dict) and "value" in i
+    }
+
+    def make(n: int) -> bytes:
+        out = body.replace(claim_id, f"BENCH-{n:09d}".encode())
+        for member in members:
+            out = out.replace(member, f"B{n:09d}".encode())
+        return out
+
+    return make
+
+
+_sequence = itertools.count()
+
+
+def run(url: str, body: bytes, total: int, concurrency: int, distinct: bool = False) -> tuple[float, float, float, int]:
     """Send ``total`` POSTs with ``concurrency`` threads; returns p50 ms, p99 ms, req/s, errors."""
     latencies: list[float] = []
     errors = 0
     lock = threading.Lock()
     counter = iter(range(total))
+    make = distinct_bodies(body) if distinct else None
     headers = {"Content-Type": "application/fhir+json"}
 
     def worker() -> None:
@@ -57,8 +90,9 @@ def run(url: str, body: bytes, total: int, concurrency: int) -> tuple[float, flo
                 with lock:
                     if next(counter, None) is None:
                         break
+                    payload = make(next(_sequence)) if make is not None else body
                 start = time.perf_counter()
-                response = client.post(url, content=body, headers=headers)
+                response = client.post(url, content=payload, headers=headers)
                 mine.append(time.perf_counter() - start)
                 bad += response.status_code != 200
         with lock:
@@ -131,6 +165,12 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 8, 32])
     parser.add_argument("--rss-requests", type=int, default=10_000)
     parser.add_argument("--workers", type=int, default=1, help="server processes (with --spawn)")
+    parser.add_argument(
+        "--same-member",
+        dest="distinct",
+        action="store_false",
+        help="send the body unchanged every time (one member resubmitting: continued therapy each time)",
+    )
     args = parser.parse_args()
     proc = None
     if args.spawn:
@@ -143,14 +183,15 @@ def main() -> None:
     body = args.body.read_bytes()
     try:
         run(url + "/fhir/Claim/$submit", body, 50, 4)  # warm-up: imports, caches, connection pools
-        print(f"body {args.body.name} ({len(body)} bytes), {args.requests} requests per run")
+        kind = "a distinct member and request id each" if args.distinct else "the same member every time"
+        print(f"body {args.body.name} ({len(body)} bytes), {args.requests} requests per run, {kind}")
         print(
             f"{'c':>3} {'submit p50':>11} {'p99':>8} {'req/s':>8} | {'floor p50':>10} {'p99':>8} "
             f"{'req/s':>8} | {'p50 ratio':>9} {'errors':>6}"
         )
         for concurrency in args.concurrency:
             fp50, fp99, frps, _ = run(url + "/_bench/parse", body, args.requests, concurrency)
-            p50, p99, rps, errors = run(url + "/fhir/Claim/$submit", body, args.requests, concurrency)
+            p50, p99, rps, errors = run(url + "/fhir/Claim/$submit", body, args.requests, concurrency, args.distinct)
             print(
                 f"{concurrency:>3} {p50:>9.1f}ms {p99:>6.1f}ms {rps:>8.0f} | {fp50:>8.1f}ms {fp99:>6.1f}ms "
                 f"{frps:>8.0f} | {p50 / fp50:>8.1f}x {errors:>6}"
@@ -161,7 +202,7 @@ def main() -> None:
         )
         if pid is not None and args.rss_requests:
             before = rss_kib(pid)
-            run(url + "/fhir/Claim/$submit", body, args.rss_requests, 8)
+            run(url + "/fhir/Claim/$submit", body, args.rss_requests, 8, args.distinct)
             after = rss_kib(pid)
             print(
                 f"RSS before {before / 1024:.1f} MiB, after {args.rss_requests} more submits "

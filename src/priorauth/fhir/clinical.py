@@ -117,7 +117,20 @@ def diagnoses(bundle: ReceivedBundle, codes: Codes) -> list[DiagnosisFinding]:
     return found
 
 
+# Built once per loaded code set (policy data is immutable once loaded).
+_AGENT_INDEXES: dict[int, tuple[Codes, dict[tuple[str, str], str], dict[str, str]]] = {}
+
+
 def _agent_index(codes: Codes) -> tuple[dict[tuple[str, str], str], dict[str, str]]:
+    cached = _AGENT_INDEXES.get(id(codes))
+    if cached is not None and cached[0] is codes:
+        return cached[1], cached[2]
+    by_code, names = _build_agent_index(codes)
+    _AGENT_INDEXES[id(codes)] = (codes, by_code, names)
+    return by_code, names
+
+
+def _build_agent_index(codes: Codes) -> tuple[dict[tuple[str, str], str], dict[str, str]]:
     by_code: dict[tuple[str, str], str] = {}
     names: dict[str, str] = {}
     for agent_set in (codes.platinum_agents, codes.partner_agents, codes.tarlatamab):

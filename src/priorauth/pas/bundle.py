@@ -58,14 +58,28 @@ class BundleIndex:
 
 def references(node: Any, path: str) -> Iterator[tuple[str, str]]:
     """Every ``Reference.reference`` string under ``node``, with the FHIRPath of its Reference."""
-    if isinstance(node, dict):
-        ref = node.get("reference")
-        if isinstance(ref, str):
-            yield path, ref
-        for key, value in node.items():
-            if key in ("reference", "contained", "text"):
-                continue
-            yield from references(value, f"{path}.{key}")
-    elif isinstance(node, list):
-        for position, value in enumerate(node):
-            yield from references(value, f"{path}[{position}]")
+    found: list[tuple[str, str]] = []
+    # Path segments are kept on a stack and joined only for a Reference found: building a path string
+    # for every element of a large Claim dominated the check.
+    parts = [path]
+
+    def walk(value: Any) -> None:
+        if isinstance(value, dict):
+            ref = value.get("reference")
+            if isinstance(ref, str):
+                found.append(("".join(parts), ref))
+            for key, child in value.items():
+                if key in ("reference", "contained", "text") or not isinstance(child, dict | list):
+                    continue
+                parts.append(f".{key}")
+                walk(child)
+                parts.pop()
+        elif isinstance(value, list):
+            for position, child in enumerate(value):
+                if isinstance(child, dict | list):
+                    parts.append(f"[{position}]")
+                    walk(child)
+                    parts.pop()
+
+    walk(node)
+    return iter(found)

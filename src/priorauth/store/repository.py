@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy import func, insert, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, load_only
 
 from priorauth.store.models import (
     Case,
@@ -102,6 +102,17 @@ class Repository:
         """Our approvals (A1, or A6 for less than asked) for a member under a policy, newest first."""
         stmt = (
             select(DeterminationRecord)
+            # Only what an earlier approval needs: loading each row's full trace cost milliseconds.
+            .options(
+                load_only(
+                    DeterminationRecord.id,
+                    DeterminationRecord.case_id,
+                    DeterminationRecord.auth_number,
+                    DeterminationRecord.window_start,
+                    DeterminationRecord.window_end,
+                    raiseload=True,
+                )
+            )
             .where(
                 DeterminationRecord.member_id == member_id,
                 DeterminationRecord.policy_id == policy_id,
