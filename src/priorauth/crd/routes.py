@@ -22,8 +22,7 @@ def store_order(decisions: Any, bundle: dict[str, Any]) -> str | None:
         return None
     response = json.loads(answer_.body)
     claim_response = response["entry"][0]["resource"]
-    if claim_response.get("outcome") != "complete":
-        return None
+    # preAuthRef is set only when the item was approved (A1).
     number = claim_response.get("preAuthRef")
     return str(number) if number else None
 

@@ -28,6 +28,8 @@ class ItemResult:
     tracking_number: str | None = None
     # X12 "Health Care Services Review Decision Reason Code" for a reviewer's denial or cut.
     reason_code: str | None = None
+    # A6 (approved for less than asked): the units authorized, answered as an ``addItem`` with A1.
+    authorized_units: float | None = None
 
 
 @dataclass(frozen=True)
@@ -90,14 +92,17 @@ def build_claim_response(claim: Json, content: ResponseContent, *, profile: str 
 
     for text in content.general_notes:
         add_note(text)
+    added: list[Json] = []
     for item in content.items:
+        if item.review_action == "A6" and item.window is not None and item.auth_number:
+            added.append(_authorized_part(claim, item, content, add_note))
         extensions: list[Json] = []
-        if item.window is not None:
+        if item.window is not None and item.review_action != "A6":
             extensions.append({"url": codes.EXT_ITEM_PREAUTH_PERIOD, "valuePeriod": _period(item.window)})
             extensions.append(
                 {"url": codes.EXT_ITEM_PREAUTH_ISSUE_DATE, "valueDate": content.created.date().isoformat()}
             )
-        if item.auth_number:
+        if item.auth_number and item.review_action != "A6":
             extensions.append({"url": codes.EXT_AUTHORIZATION_NUMBER, "valueString": item.auth_number})
         if item.tracking_number:
             extensions.append({"url": codes.EXT_ADMIN_REFERENCE_NUMBER, "valueString": item.tracking_number})
@@ -144,9 +149,11 @@ def build_claim_response(claim: Json, content: ResponseContent, *, profile: str 
     if isinstance(claim.get("provider"), dict):
         response["requestor"] = _reference(claim["provider"])
     response["request"] = _claim_reference(claim)
+    # PAS 2.2.1 answers "complete" for a pended item too (its examples do): processing is complete,
+    # the item's A4 says a decision is pending.
     outcome: Literal["complete", "error"] = "error" if content.errors else "complete"
     response["outcome"] = outcome
-    approved = [i for i in content.items if i.review_action == "A1" and i.window is not None]
+    approved = [i for i in content.items if i.review_action in ("A1", "A6") and i.window is not None]
     if approved:
         response["preAuthRef"] = approved[0].auth_number
         starts = [i.window[0] for i in approved if i.window]
@@ -154,6 +161,8 @@ def build_claim_response(claim: Json, content: ResponseContent, *, profile: str 
         response["preAuthPeriod"] = _period((min(starts), max(ends)))
     if resp_items:
         response["item"] = resp_items
+    if added:
+        response["addItem"] = added
     if notes:
         response["processNote"] = notes
     if content.errors:
@@ -161,6 +170,36 @@ def build_claim_response(claim: Json, content: ResponseContent, *, profile: str 
             {"code": {"coding": [_coding(codes.X12_901, e.code)], "text": e.text}} for e in content.errors
         ]
     return response
+
+
+def _authorized_part(claim: Json, item: ItemResult, content: ResponseContent, add_note: Any) -> Json:
+    """The ``addItem`` (A1) answering an A6 item: what a reviewer authorized instead of what was asked."""
+    assert item.window is not None
+    claim_item = next(
+        (i for i in claim.get("item") or [] if isinstance(i, dict) and i.get("sequence") == item.sequence), {}
+    )
+    part: Json = {
+        "extension": [
+            {"url": codes.EXT_ITEM_PREAUTH_PERIOD, "valuePeriod": _period(item.window)},
+            {"url": codes.EXT_ITEM_PREAUTH_ISSUE_DATE, "valueDate": content.created.date().isoformat()},
+            {"url": codes.EXT_AUTHORIZATION_NUMBER, "valueString": item.auth_number},
+        ],
+        "itemSequence": [item.sequence],
+        "productOrService": copy.deepcopy(claim_item.get("productOrService") or {"text": "requested service"}),
+        "servicedPeriod": _period(item.window),
+    }
+    if item.authorized_units is not None:
+        part["quantity"] = {"value": item.authorized_units, "unit": "units"}
+    part["noteNumber"] = [
+        add_note(f"Item {item.sequence}: authorized as modified ({item.auth_number}); see the item's notes.")
+    ]
+    part["adjudication"] = [
+        {
+            "extension": [review_action_extension("A1", item.auth_number)],
+            "category": {"coding": [_coding(codes.ADJUDICATION, "submitted")]},
+        }
+    ]
+    return part
 
 
 def _reference(value: Any) -> Json:

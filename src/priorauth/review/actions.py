@@ -8,7 +8,6 @@ rows. Every action is also appended to ``review_action`` with who, when and why.
 
 from __future__ import annotations
 
-import copy
 import json
 import secrets
 from dataclasses import dataclass
@@ -17,7 +16,7 @@ from typing import Any
 
 from priorauth.notify.outbox import enqueue_notifications
 from priorauth.pas import codes, mapping
-from priorauth.pas.response import ItemResult, ResponseContent, build_response_bundle, review_action_extension
+from priorauth.pas.response import ItemResult, ResponseContent, build_response_bundle
 from priorauth.pas.validate import parse_json, validate_request
 from priorauth.review.models import ReviewAction, Reviewer
 from priorauth.service.decisions import DecisionError, DecisionService, dumps
@@ -181,7 +180,15 @@ def deny(
 def _item_result(row: DeterminationRecord) -> ItemResult:
     notes = tuple(json.loads(row.notes)) if row.notes else ()
     window = (row.window_start, row.window_end) if row.window_start and row.window_end else None
-    return ItemResult(row.item_sequence, row.review_action, notes, row.auth_number, window, row.tracking_number)
+    return ItemResult(
+        row.item_sequence,
+        row.review_action,
+        notes,
+        row.auth_number,
+        window,
+        row.tracking_number,
+        authorized_units=row.authorized_units,
+    )
 
 
 def _reviewer_record(prev: DeterminationRecord, **changes: Any) -> DeterminationRecord:
@@ -298,7 +305,9 @@ def approve_partial(
             f"Reason: {reason.strip()}"
         )
         results = {s: _item_result(d) for s, d in current.items()}
-        results[sequence] = ItemResult(sequence, "A6", (note, mapping.APPEAL_RIGHTS))
+        results[sequence] = ItemResult(
+            sequence, "A6", (note, mapping.APPEAL_RIGHTS), auth_number=auth, window=window, authorized_units=units
+        )
         repo.add(
             _reviewer_record(
                 prev,
@@ -310,39 +319,11 @@ def approve_partial(
                 window_start=window[0],
                 window_end=window[1],
                 notes=dumps([note, mapping.APPEAL_RIGHTS]),
+                authorized_units=units,
                 created_at=now,
             )
         )
-
-        def add_item(response: Json) -> None:
-            numbers = [n["number"] for n in response.get("processNote") or [] if n.get("text") == note]
-            added: Json = {
-                "extension": [
-                    {
-                        "url": codes.EXT_ITEM_PREAUTH_PERIOD,
-                        "valuePeriod": {"start": window[0].isoformat(), "end": window[1].isoformat()},
-                    },
-                    {"url": codes.EXT_ITEM_PREAUTH_ISSUE_DATE, "valueDate": now.date().isoformat()},
-                    {"url": codes.EXT_AUTHORIZATION_NUMBER, "valueString": auth},
-                ],
-                "itemSequence": [sequence],
-                "productOrService": copy.deepcopy(claim_item.get("productOrService") or {"text": "requested service"}),
-                "servicedPeriod": {"start": window[0].isoformat(), "end": window[1].isoformat()},
-                "quantity": {"value": units, "unit": "units"},
-            }
-            if numbers:
-                added["noteNumber"] = numbers
-            added["adjudication"] = [
-                {
-                    "extension": [review_action_extension("A1", auth)],
-                    "category": {"coding": [{"system": codes.ADJUDICATION, "code": "submitted"}]},
-                }
-            ]
-            response["addItem"] = [*response.get("addItem", []), added]
-            response.setdefault("preAuthRef", auth)
-            response.setdefault("preAuthPeriod", {"start": window[0].isoformat(), "end": window[1].isoformat()})
-
-        bundle = _write_review_version(service, repo, case, request, results, npi=npi, now=now, patch=add_item)
+        bundle = _write_review_version(service, repo, case, request, results, npi=npi, now=now)
     action_id = _append_action(
         service,
         case_id=case_id,

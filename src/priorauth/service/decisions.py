@@ -9,6 +9,7 @@ business problems are in the ClaimResponse, and an engine failure pends the item
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import secrets
@@ -698,11 +699,12 @@ def _result_from_record(row: DeterminationRecord) -> ItemResult:
         auth_number=row.auth_number,
         window=window,
         tracking_number=row.tracking_number,
+        authorized_units=row.authorized_units,
     )
 
 
 def _with_tracking(result: ItemResult, tracking: str) -> ItemResult:
-    return ItemResult(result.sequence, result.review_action, result.notes, result.auth_number, result.window, tracking)
+    return dataclasses.replace(result, tracking_number=tracking)
 
 
 def _case_status(items: Sequence[ItemResult], errors: Sequence[ClaimError]) -> str:

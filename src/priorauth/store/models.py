@@ -14,6 +14,7 @@ from sqlalchemy import (
     Boolean,
     Date,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -143,6 +144,8 @@ class DeterminationRecord(Base):
     trace: Mapped[str | None] = mapped_column(Text)  # Determination.to_dict() as JSON
     notes: Mapped[str | None] = mapped_column(Text)  # the process notes shown for the item, JSON list
     tracking_number: Mapped[str | None] = mapped_column(String(50))
+    # A6 only: the units a reviewer authorized (answered as an addItem).
+    authorized_units: Mapped[float | None] = mapped_column(Float)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
