@@ -240,6 +240,8 @@ class _Builder:
         }
         if self.inp.birth_date is not None:
             patient["birthDate"] = self.inp.birth_date.isoformat()
+        if self.inp.member_state is not None:
+            patient["address"] = [{"use": "home", "state": self.inp.member_state, "country": "US"}]
         self.add("Patient", patient)
 
     def coverage(self) -> None:

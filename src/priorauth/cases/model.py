@@ -88,6 +88,9 @@ class CaseInput(_Strict):
     line_of_business: LineOfBusiness | None = None
     renewal_date: dt.date | None = None
     on_formulary: bool = True
+    member_state: str | None = Field(default=None, pattern=r"^[A-Z]{2}$")
+    # Plan configuration: state → the state Medicaid provisions that take precedence (policy Note).
+    medicaid_state_overrides: dict[str, str] = Field(default_factory=dict)
     birth_date: dt.date | None = None
     diagnosis: Diagnosis | list[Diagnosis] | None = None
     prescriber_taxonomy: str | None = None

@@ -112,8 +112,12 @@ def prior_authorizations(case: LoadedCase) -> tuple[PriorAuthorization, ...]:
 
 
 def plan_config(case: LoadedCase) -> PlanConfig:
-    """Formulary/PDL status from the case (on formulary for every line of business unless it says not)."""
-    return PlanConfig(on_formulary=LINES_OF_BUSINESS if case.case.input.on_formulary else ())
+    """Plan configuration from the case: formulary/PDL status (on unless it says not), state overrides."""
+    inp = case.case.input
+    return PlanConfig(
+        on_formulary=LINES_OF_BUSINESS if inp.on_formulary else (),
+        medicaid_state_overrides=tuple(sorted(inp.medicaid_state_overrides.items())),
+    )
 
 
 def facts_of(case: LoadedCase, bundle: dict[str, Any]) -> Facts:

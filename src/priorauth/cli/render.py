@@ -120,6 +120,7 @@ def policy_tree(version: PolicyVersion) -> Tree:
     )
     root.add(f"[bold]{c.not_covered.id}[/bold] {c.not_covered.text}")
     root.add(f"[bold]{c.units.id}[/bold] {c.units.text}")
+    root.add(f"[bold]{c.medicaid_state_note.id}[/bold] {c.medicaid_state_note.text}")
     codes = root.add("[bold]Billing codes[/bold]")
     for code in version.billing_codes:
         extra = " (with a tarlatamab NDC" + (f", through {code.accepted_through})" if code.accepted_through else ")")

@@ -215,6 +215,24 @@ def evaluate_policy(
             )
         else:
             summary = f"Approved {window.start} to {window.end}: every criterion is met." if window else summary
+    override = plan.state_override(facts.member_state) if lob == "medicaid" else None
+    if override is not None:
+        provision = criteria.medicaid_state_note
+        why = f"the member's state ({facts.member_state}) has Medicaid coverage provisions that take precedence"
+        children.append(
+            TraceNode(
+                criterion_id=provision.id,
+                status=Truth.MET,
+                text=provision.text,
+                reason=f"{why}: {override}",
+                logic="provision",
+                documentation=provision.documentation,
+            )
+        )
+        referral = Referral(policy_id=override, criterion_id=provision.id, reason=why)
+        outcome = Outcome.REFERRED
+        missing = []
+        summary = f"Referred to the state Medicaid provisions {override}: {why} (policy Note)."
     root = TraceNode(
         criterion_id="I" if path == "initial" else "II",
         status=tree.status,

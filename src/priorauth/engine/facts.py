@@ -114,6 +114,7 @@ class Facts:
     line_of_business: LineOfBusiness | None = None
     line_of_business_evidence: Evidence | None = None
     renewal_date: date | None = None
+    member_state: str | None = None
     birth_date: date | None = None
     birth_date_evidence: Evidence | None = None
     diagnoses: tuple[DiagnosisFinding, ...] = ()
@@ -136,6 +137,14 @@ class Facts:
 
 @dataclass(frozen=True, slots=True)
 class PlanConfig:
-    """Plan configuration the policy defers to: formulary/PDL status by line of business."""
+    """Plan configuration the policy defers to: formulary/PDL status by line of business, state overrides."""
 
     on_formulary: tuple[LineOfBusiness, ...] = ("commercial", "marketplace", "medicaid")
+    # State code → the state Medicaid provisions that take precedence (the policy's Note); none shipped.
+    medicaid_state_overrides: tuple[tuple[str, str], ...] = ()
+
+    def state_override(self, state: str | None) -> str | None:
+        """The state Medicaid provisions configured for a state, if any."""
+        if state is None:
+            return None
+        return dict(self.medicaid_state_overrides).get(state.upper())

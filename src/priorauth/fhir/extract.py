@@ -298,6 +298,7 @@ def extract_from(
     patient_ref = _ref(bundle.claim.get("patient"))
     birth = None
     birth_evidence: Evidence | None = None
+    member_state: str | None = None
     if patient is not None:
         born = paths.evaluate("patient.birth_date", patient)
         birth = parse_date(born[0]) if born else None
@@ -307,6 +308,8 @@ def extract_from(
         if member_id is None:
             ids = paths.evaluate("patient.member_id", patient)
             member_id = str(ids[0]) if ids else None
+        states = paths.evaluate("patient.state", patient)
+        member_state = str(states[0]) if states else None
     oncology = {c.code for c in codes.oncology_taxonomies.codes}
     tarlatamab_ndcs = {n.code for n in version.drug.ndc}
     placeholder = items[0] if items else RequestedItem(0, (), ResourceEvidence("Claim", "Claim.item", ""))
@@ -315,6 +318,7 @@ def extract_from(
         line_of_business=lob,
         line_of_business_evidence=lob_evidence,
         renewal_date=renewal,
+        member_state=member_state,
         birth_date=birth,
         birth_date_evidence=birth_evidence,
         diagnoses=tuple(clinical.diagnoses(bundle, codes)) + tuple(d for n in notes for d in n.diagnoses),

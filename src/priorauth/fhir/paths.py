@@ -19,6 +19,7 @@ EXPRESSIONS: dict[str, str] = {
     "coverage.member_id": "identifier.where(type.coding.code = 'MB').value | subscriberId",
     "patient.birth_date": "birthDate",
     "patient.member_id": "identifier.where(type.coding.code = 'MB').value",
+    "patient.state": "address.where(use = 'home' or use.empty()).state",
     "taxonomy.specialty": "specialty.coding.where(system = %nucc).code",
     "taxonomy.qualification": "qualification.code.coding.where(system = %nucc).code",
     "careteam.taxonomy": "careTeam.qualification.coding.where(system = %nucc).code",

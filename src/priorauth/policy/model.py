@@ -194,6 +194,14 @@ class NotCovered(_Frozen):
     documentation: str | None = None
 
 
+class Provision(_Frozen):
+    """A sentence of the policy outside the numbered criteria (e.g. the Medicaid state note)."""
+
+    id: str
+    text: str
+    documentation: str | None = None
+
+
 class Criteria(_Frozen):
     """Sections I–III of the policy."""
 
@@ -204,6 +212,7 @@ class Criteria(_Frozen):
     units: UnitsRule
     other_diagnoses: OtherDiagnoses
     not_covered: NotCovered
+    medicaid_state_note: Provision
 
 
 class Duration(_Frozen):
