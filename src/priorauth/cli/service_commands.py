@@ -48,10 +48,16 @@ def serve(
     import uvicorn
 
     from priorauth.service.app import InsecureConfigurationError, check_auth_binding, create_app
+    from priorauth.service.eligibility import EligibilityConfigError, load_eligibility
     from priorauth.store.db import upgrade
 
     logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     settings = load_settings(host=host, port=port, database_url=database_url)
+    try:
+        load_eligibility(settings.eligibility)
+    except EligibilityConfigError as exc:
+        typer.echo(f"refusing to start: {exc}", err=True)
+        raise typer.Exit(2) from None
     workers = int(os.environ.get("PRIORAUTH_WORKERS", workers))
     if workers > 1:
         # Each worker is a separate process that rebuilds its settings from the environment; nothing

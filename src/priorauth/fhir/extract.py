@@ -73,7 +73,8 @@ def _ref(value: Any) -> str | None:
     return value.get("reference") if isinstance(value, dict) else None
 
 
-def _coverage(bundle: ReceivedBundle) -> tuple[str, Resource] | None:
+def coverage_of(bundle: ReceivedBundle) -> tuple[str, Resource] | None:
+    """The focal Coverage of the Claim (reference and resource), else the first Coverage in the Bundle."""
     insurance = bundle.claim.get("insurance") or []
     ordered = sorted(insurance, key=lambda i: not i.get("focal", False)) if isinstance(insurance, list) else []
     for entry in ordered:
@@ -281,7 +282,7 @@ def extract_from(
     if not items:
         # Legacy (pre-PAS) bundles carry no Claim.item; they are answered with an error, not rejected.
         problems.append("the Claim has no item to authorize (Claim.item)")
-    coverage = _coverage(bundle)
+    coverage = coverage_of(bundle)
     lob: LineOfBusiness | None = None
     lob_evidence: Evidence | None = None
     renewal = None

@@ -84,6 +84,12 @@ def engine_failure_result(sequence: int, *, tracking_number: str) -> ItemResult:
     return ItemResult(sequence, "A4", (note,), tracking_number=tracking_number)
 
 
+def ineligible_result(sequence: int, reason: str, *, tracking_number: str) -> ItemResult:
+    """The plan's eligibility check did not confirm the member: pended with the reason, never an error."""
+    note = f"Item {sequence}: pended: the member's eligibility could not be confirmed: {reason}."
+    return ItemResult(sequence, "A4", (note,), tracking_number=tracking_number)
+
+
 def cancelled_result(sequence: int) -> ItemResult:
     """An item the provider cancelled (``infoCancelled`` or certificationType 3)."""
     return ItemResult(sequence, "C", (f"Item {sequence}: cancelled at the provider's request.",))

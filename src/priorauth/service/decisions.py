@@ -26,7 +26,7 @@ from priorauth.engine.evidence import AuthorizationEvidence
 from priorauth.engine.facts import PlanConfig, PriorAuthorization, RequestedItem
 from priorauth.errors import BundleError
 from priorauth.fhir.bundle import read_bundle
-from priorauth.fhir.extract import RequestFacts, extract_from
+from priorauth.fhir.extract import RequestFacts, coverage_of, extract_from
 from priorauth.fhir.notes import NoteRecord, extract_notes
 from priorauth.fhir.notes import facts_of as note_facts_of
 from priorauth.notify.outbox import enqueue_notifications
@@ -41,6 +41,7 @@ from priorauth.pas.response import (
 )
 from priorauth.pas.validate import PasRequest, parse_json, validate_request
 from priorauth.policy.registry import PolicyRegistry, load_registry
+from priorauth.service.eligibility import EligibilityQuery, load_eligibility
 from priorauth.service.metrics import Metrics
 from priorauth.service.settings import Settings
 from priorauth.store.db import Database
@@ -110,7 +111,8 @@ class DecisionService:
         self.db = db
         self.settings = settings
         self._registry_loader = registry_loader
-        self.plan = plan or PlanConfig()
+        self.plan = plan or plan_from_settings(settings)
+        self.eligibility = load_eligibility(settings.eligibility)
         self.clock = clock
         self.metrics = metrics or Metrics()
         self._zone = ZoneInfo(settings.timezone)
@@ -364,6 +366,11 @@ class DecisionService:
                 result = mapping.engine_failure_result(sequence, tracking_number="")
                 out.append(_Decided(sequence, result, "clinical_review", None, "engine", previous))
                 continue
+            ineligible = self._ineligible(facts, member_id, as_of)
+            if ineligible is not None:
+                result = mapping.ineligible_result(sequence, ineligible, tracking_number="")
+                out.append(_Decided(sequence, result, "pended", None, "eligibility", previous))
+                continue
             try:
                 det = self._run_engine(repo, facts, item, as_of, member_id, prior_case)
             except Exception:
@@ -375,6 +382,18 @@ class DecisionService:
             result = mapping.engine_item_result(sequence, det, auth_number=auth, tracking_number="")
             out.append(_Decided(sequence, result, det.outcome.value, det, "engine", previous))
         return out
+
+    def _ineligible(self, facts: RequestFacts, member_id: str | None, as_of: date) -> str | None:
+        """Why the plan's eligibility check failed (None when it passed or is off); never raises."""
+        if self.eligibility is None:
+            return None
+        coverage = coverage_of(facts.bundle)
+        try:
+            answer = self.eligibility(EligibilityQuery(member_id, coverage[1] if coverage else None, as_of))
+        except Exception as exc:
+            log.exception("eligibility check failed")
+            return f"the eligibility check could not be completed ({exc.__class__.__name__})"
+        return None if answer.eligible else answer.reason or "the member is not eligible"
 
     def _run_engine(
         self,
@@ -774,4 +793,13 @@ def _note_row(note: NoteRecord, request_id: str, now: datetime) -> NoteExtractio
         written=note.written,
         payload=dumps(note.to_dict()),
         created_at=now,
+    )
+
+
+def plan_from_settings(settings: Settings) -> PlanConfig:
+    """Formulary/PDL status and state Medicaid overrides from the settings."""
+    lines = ("commercial", "marketplace", "medicaid")
+    return PlanConfig(
+        on_formulary=tuple(lob for lob in lines if lob not in settings.not_on_formulary),  # type: ignore[misc]
+        medicaid_state_overrides=tuple(sorted((k.upper(), v) for k, v in settings.medicaid_state_overrides.items())),
     )

@@ -36,6 +36,11 @@ class Settings(BaseSettings):
     delivery_timeout_seconds: float = 10.0
     reviewer_default_days: int = 182
     bench_endpoints: bool = False
+    # Plan configuration the policy defers to.
+    not_on_formulary: list[Literal["commercial", "marketplace", "medicaid"]] = Field(default_factory=list)
+    medicaid_state_overrides: dict[str, str] = Field(default_factory=dict)
+    # Eligibility plug-in ("package.module:function"); off by default.
+    eligibility: str | None = None
 
     @field_validator("auth", mode="before")
     @classmethod
