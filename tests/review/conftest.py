@@ -48,7 +48,7 @@ def loaded(tmp_path: Path) -> Iterator[Loaded]:
         cases: dict[str, str] = {}
         bundles: dict[str, dict[str, Any]] = {}
         for sample in samples():
-            answer = server.submit(sample.bundle)
+            answer = server.submit_json(sample.bundle)
             assert answer.status_code == 200, answer.text
             cases[sample.name] = answer.json()["entry"][0]["resource"]["id"]
             bundles[sample.name] = sample.bundle

@@ -4,11 +4,8 @@ from __future__ import annotations
 
 import json
 import re
-import signal
 import subprocess
 import sys
-import time
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +13,7 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "service"))
 
-from service_helpers import free_port, review_action, service_env, subscription
+from service_helpers import Server, free_port, review_action, service_env, subscription
 
 HERE = Path(__file__).resolve().parent
 REVIEWER = ("dr-rivera", "Dr. Alex Rivera", "1234567893", "review-pass-1")
@@ -39,70 +36,12 @@ def cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
     return result
 
 
-@dataclass
-class ReviewServer:
-    """``uvicorn --factory app_for_tests:make_app`` on a free loopback port."""
+class ReviewServer(Server):
+    """The real ``priorauth serve`` (the workbench is mounted in the service) on a free loopback port."""
 
-    env: dict[str, str]
-    log_path: Path
-    port: int = field(default_factory=free_port)
-    proc: subprocess.Popen[bytes] | None = None
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def start(self, timeout: float = 60) -> ReviewServer:
-        log = self.log_path.open("ab")
-        self.proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "uvicorn",
-                "--factory",
-                "--app-dir",
-                str(HERE),
-                "app_for_tests:make_app",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(self.port),
-                "--log-level",
-                "warning",
-            ],
-            env=self.env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise AssertionError(f"server exited {self.proc.returncode}:\n{self.log_path.read_text()}")
-            try:
-                if httpx.get(self.url + "/healthz", timeout=1).status_code == 200:
-                    return self
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.1)
-        raise AssertionError(f"server not ready:\n{self.log_path.read_text()}")
-
-    def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(10)
-
-    def submit(self, bundle: dict[str, Any], op: str = "submit") -> httpx.Response:
-        return httpx.post(
-            f"{self.url}/fhir/Claim/${op}",
-            content=json.dumps(bundle).encode(),
-            headers={"Content-Type": "application/fhir+json"},
-            timeout=60,
-        )
+    def submit_json(self, bundle: dict[str, Any], op: str = "submit") -> httpx.Response:
+        """POST a request Bundle (as a dict) to ``$submit`` or ``$inquire``."""
+        return self.submit(json.dumps(bundle).encode(), op=op)
 
 
 def csrf_of(html: str) -> str:

@@ -128,7 +128,7 @@ def test_reviewer_denies_in_the_browser_and_the_provider_is_told(loaded: Loaded)
         assert REVIEWER[1] in flat and REVIEWER[2] in flat and "MD" in flat
 
         # The provider's view: $inquire shows A3 with the human-review flag; the notification arrived.
-        inquiry = server.submit(bundle, op="inquire")
+        inquiry = server.submit_json(bundle, op="inquire")
         final = inquiry.json()["entry"][0]["resource"]
         assert review_action(final, 1) == "A3"
         reviewer_ext = final["extension"][0]["extension"]

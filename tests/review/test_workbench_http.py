@@ -14,7 +14,7 @@ INFO = "EX02 pended for information"
 
 
 def _inquire(loaded: Loaded, name: str) -> dict:  # type: ignore[type-arg]
-    answer = loaded.server.submit(loaded.bundles[name], op="inquire")
+    answer = loaded.server.submit_json(loaded.bundles[name], op="inquire")
     assert answer.status_code == 200, answer.text
     return answer.json()["entry"][0]["resource"]  # type: ignore[no-any-return]
 
