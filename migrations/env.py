@@ -26,7 +26,9 @@ with engine.connect() as connection:
         connection.execute(text("SELECT pg_advisory_lock(:k)"), {"k": _LOCK_KEY})
         connection.commit()
     try:
-        context.configure(connection=connection, target_metadata=[Base.metadata, ReviewBase.metadata], render_as_batch=True)
+        context.configure(
+            connection=connection, target_metadata=[Base.metadata, ReviewBase.metadata], render_as_batch=True
+        )
         with context.begin_transaction():
             context.run_migrations()
     finally:
