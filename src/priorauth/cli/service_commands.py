@@ -33,6 +33,21 @@ def _echo_json(data: object) -> None:
     typer.echo(json.dumps(data, indent=2))
 
 
+def _welcome(host: str, port: int, database_url: str, auth: str) -> None:
+    """Tell a newcomer where the service is and how to send it a sample request."""
+    base = f"http://{host}:{port}"
+    typer.echo(f"priorauth: serving on {base} (database {database_url}, auth {auth})", err=True)
+    typer.echo(
+        "  send a sample request:\n"
+        f"    curl -s -X POST '{base}/fhir/Claim/$submit' -H 'Content-Type: application/fhir+json' "
+        "--data @../shared/fixtures/examples/EX01_medicaid_approval_structured.json\n"
+        f"  reviewer workbench: {base}/review (priorauth demo loads samples and a demo reviewer)",
+        err=True,
+    )
+    if auth == "on":
+        typer.echo("  auth is on: get a token at /auth/token, or start with PRIORAUTH_AUTH=off on loopback", err=True)
+
+
 @service_cli.command()
 def serve(
     host: Annotated[str | None, typer.Option(help="Bind address (PRIORAUTH_HOST; default 127.0.0.1)")] = None,
@@ -59,6 +74,7 @@ def serve(
         typer.echo(f"refusing to start: {exc}", err=True)
         raise typer.Exit(2) from None
     workers = int(os.environ.get("PRIORAUTH_WORKERS", workers))
+    _welcome(settings.host, settings.port, settings.database_url, settings.auth)
     if workers > 1:
         # Each worker is a separate process that rebuilds its settings from the environment; nothing
         # is shared in memory (the database holds every request, decision and outbox message).
