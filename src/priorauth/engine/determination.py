@@ -73,11 +73,6 @@ class Determination:
     findings: tuple[str, ...] = ()
     trace: TraceNode | None = None
 
-    @property
-    def is_final_approval(self) -> bool:
-        """True only for an automatic approval (PAS ``A1``)."""
-        return self.outcome is Outcome.APPROVED
-
     def statuses(self) -> dict[str, str]:
         """Criterion id to status value, for tests and tables."""
         if self.trace is None:

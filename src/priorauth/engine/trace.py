@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from priorauth.engine.evidence import Evidence, evidence_to_dict
@@ -63,15 +63,3 @@ class TraceNode:
     def statuses(self) -> dict[str, Truth]:
         """Criterion id to status for the whole subtree."""
         return {n.criterion_id: n.status for n in self.walk()}
-
-
-@dataclass(slots=True)
-class Tracer:
-    """Collects extra top-level nodes during one evaluation (passed in, never shared)."""
-
-    nodes: list[TraceNode] = field(default_factory=list)
-
-    def record(self, node: TraceNode) -> TraceNode:
-        """Keep a node and return it, so calls can be chained."""
-        self.nodes.append(node)
-        return node

@@ -8,19 +8,17 @@ rows. Every action is also appended to ``review_action`` with who, when and why.
 
 from __future__ import annotations
 
-import json
 import secrets
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from priorauth.notify.outbox import enqueue_notifications
 from priorauth.pas import codes, mapping
-from priorauth.pas.response import ItemResult, ResponseContent, build_response_bundle
+from priorauth.pas.response import ItemResult
 from priorauth.pas.validate import parse_json, validate_request
 from priorauth.review.models import ReviewAction, Reviewer
-from priorauth.service.decisions import DecisionError, DecisionService, dumps
-from priorauth.store.models import Case, DeterminationRecord, ResponseVersion
+from priorauth.service.decisions import DecisionError, DecisionService, dumps, result_from_record
+from priorauth.store.models import Case, DeterminationRecord
 from priorauth.store.repository import Repository
 
 Json = dict[str, Any]
@@ -177,20 +175,6 @@ def deny(
     return Recorded(action_id, "A3", bundle)
 
 
-def _item_result(row: DeterminationRecord) -> ItemResult:
-    notes = tuple(json.loads(row.notes)) if row.notes else ()
-    window = (row.window_start, row.window_end) if row.window_start and row.window_end else None
-    return ItemResult(
-        row.item_sequence,
-        row.review_action,
-        notes,
-        row.auth_number,
-        window,
-        row.tracking_number,
-        authorized_units=row.authorized_units,
-    )
-
-
 def _reviewer_record(prev: DeterminationRecord, **changes: Any) -> DeterminationRecord:
     values: dict[str, Any] = {
         "case_id": prev.case_id,
@@ -209,48 +193,6 @@ def _reviewer_record(prev: DeterminationRecord, **changes: Any) -> Determination
     }
     values.update(changes)
     return DeterminationRecord(**values)
-
-
-def _write_review_version(
-    service: DecisionService,
-    repo: Repository,
-    case: Case,
-    request: Any,
-    results: dict[int, ItemResult],
-    *,
-    npi: str,
-    now: datetime,
-    patch: Any = None,
-) -> Json:
-    items = tuple(results[s] for s in sorted(results))
-    content = ResponseContent(case.id, now, items, reviewer_npi=npi, human_reviewed=True)
-    bundle = build_response_bundle(request.bundle, request.claim, content, base_url=service.settings.base_url)
-    if patch is not None:
-        patch(bundle["entry"][0]["resource"])
-    case.version += 1
-    case.status = "pended" if any(i.review_action == "A4" for i in items) else "final"
-    case.updated_at = now
-    repo.add(
-        ResponseVersion(
-            case_id=case.id,
-            version=case.version,
-            request_id=None,
-            cause="review",
-            bundle=dumps(bundle),
-            bundle_id=bundle["id"],
-            created_at=now,
-        )
-    )
-    enqueue_notifications(
-        repo,
-        org=case.org,
-        case_id=case.id,
-        event_key=f"{case.id}:v{case.version}",
-        response_bundle=bundle,
-        base_url=service.settings.base_url,
-        now=now,
-    )
-    return bundle
 
 
 def approve_partial(
@@ -304,7 +246,7 @@ def approve_partial(
             f"authorization {auth}, from {window[0].isoformat()} to {window[1].isoformat()}.{cited} "
             f"Reason: {reason.strip()}"
         )
-        results = {s: _item_result(d) for s, d in current.items()}
+        results = {s: result_from_record(d) for s, d in current.items()}
         results[sequence] = ItemResult(
             sequence, "A6", (note, mapping.APPEAL_RIGHTS), auth_number=auth, window=window, authorized_units=units
         )
@@ -323,7 +265,7 @@ def approve_partial(
                 created_at=now,
             )
         )
-        bundle = _write_review_version(service, repo, case, request, results, npi=npi, now=now)
+        bundle = service.publish_review_version(repo, case, request, results, reviewer_npi=npi, now=now)
     action_id = _append_action(
         service,
         case_id=case_id,
@@ -375,7 +317,7 @@ def request_information(
         last = repo.request(case.last_request_id)
         assert last is not None
         request = validate_request(parse_json(last.body), operation="submit")
-        results = {s: _item_result(d) for s, d in current.items()}
+        results = {s: result_from_record(d) for s, d in current.items()}
         for seq in pended:
             prev = current[seq]
             words = f' Policy: "{policy_words.strip()}"' if policy_words.strip() else ""
@@ -404,7 +346,7 @@ def request_information(
                     created_at=now,
                 )
             )
-        bundle = _write_review_version(service, repo, case, request, results, npi=npi, now=now)
+        bundle = service.publish_review_version(repo, case, request, results, reviewer_npi=npi, now=now)
     action_id = _append_action(
         service,
         case_id=case_id,

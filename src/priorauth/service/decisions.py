@@ -358,7 +358,7 @@ class DecisionService:
             if previous is not None and previous.review_action in FINAL_ACTIONS and not _info_changed(raw):
                 # An unchanged item keeps its final answer; re-running the engine could undo a reviewer.
                 out.append(
-                    _Decided(sequence, _result_from_record(previous), previous.outcome, None, "carried", previous)
+                    _Decided(sequence, result_from_record(previous), previous.outcome, None, "carried", previous)
                 )
                 continue
             item = by_sequence.get(sequence)
@@ -564,7 +564,7 @@ class DecisionService:
             last = repo.request(case.last_request_id)
             assert last is not None
             request = validate_request(parse_json(last.body), operation="submit")
-            results: dict[int, ItemResult] = {s: _result_from_record(d) for s, d in current.items()}
+            results: dict[int, ItemResult] = {s: result_from_record(d) for s, d in current.items()}
             for sequence in chosen:
                 prev = current[sequence]
                 if approve:
@@ -605,32 +605,47 @@ class DecisionService:
                     )
                 )
                 self.metrics.items.labels(result.review_action, "reviewer").inc()
-            items = tuple(results[s] for s in sorted(results))
-            content = ResponseContent(case.id, now, items, reviewer_npi=reviewer_npi, human_reviewed=True)
-            bundle = build_response_bundle(request.bundle, request.claim, content, base_url=self.settings.base_url)
-            case.version += 1
-            case.status = _case_status(items, ())
-            case.updated_at = now
-            session.add(
-                ResponseVersion(
-                    case_id=case.id,
-                    version=case.version,
-                    request_id=None,
-                    cause="review",
-                    bundle=dumps(bundle),
-                    bundle_id=bundle["id"],
-                    created_at=now,
-                )
-            )
-            enqueue_notifications(
-                repo,
-                org=case.org,
+            bundle = self.publish_review_version(repo, case, request, results, reviewer_npi=reviewer_npi, now=now)
+        return bundle
+
+    def publish_review_version(
+        self,
+        repo: Repository,
+        case: Case,
+        request: PasRequest,
+        results: dict[int, ItemResult],
+        *,
+        reviewer_npi: str,
+        now: datetime,
+    ) -> Json:
+        """Inside the caller's transaction: the new ClaimResponse version after a reviewer's action, and
+        one outbox message per matching subscription. Returns the response Bundle."""
+        items = tuple(results[s] for s in sorted(results))
+        content = ResponseContent(case.id, now, items, reviewer_npi=reviewer_npi, human_reviewed=True)
+        bundle = build_response_bundle(request.bundle, request.claim, content, base_url=self.settings.base_url)
+        case.version += 1
+        case.status = _case_status(items, ())
+        case.updated_at = now
+        repo.add(
+            ResponseVersion(
                 case_id=case.id,
-                event_key=f"{case.id}:v{case.version}",
-                response_bundle=bundle,
-                base_url=self.settings.base_url,
-                now=now,
+                version=case.version,
+                request_id=None,
+                cause="review",
+                bundle=dumps(bundle),
+                bundle_id=bundle["id"],
+                created_at=now,
             )
+        )
+        enqueue_notifications(
+            repo,
+            org=case.org,
+            case_id=case.id,
+            event_key=f"{case.id}:v{case.version}",
+            response_bundle=bundle,
+            base_url=self.settings.base_url,
+            now=now,
+        )
         return bundle
 
     # --- reads --------------------------------------------------------------------------------
@@ -708,7 +723,8 @@ def _reviewer_window(prev: DeterminationRecord, now: datetime, service: Decision
     return start, start + timedelta(days=service.settings.reviewer_default_days - 1)
 
 
-def _result_from_record(row: DeterminationRecord) -> ItemResult:
+def result_from_record(row: DeterminationRecord) -> ItemResult:
+    """A stored determination as the item answer it gave (for carrying it into a new response version)."""
     notes = tuple(json.loads(row.notes)) if row.notes else ()
     window = (row.window_start, row.window_end) if row.window_start and row.window_end else None
     return ItemResult(
