@@ -18,16 +18,17 @@ import argparse
 import itertools
 import json
 import os
-import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
 
 import httpx
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import loadgen
 
 DEFAULT_BODY = (
     Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "examples" / "EX01_medicaid_approval_structured.json"
@@ -73,43 +74,14 @@ _sequence = itertools.count()
 
 
 def run(url: str, body: bytes, total: int, concurrency: int, distinct: bool = False) -> tuple[float, float, float, int]:
-    """Send ``total`` POSTs with ``concurrency`` threads; returns p50 ms, p99 ms, req/s, errors."""
-    latencies: list[float] = []
-    errors = 0
-    lock = threading.Lock()
-    counter = iter(range(total))
+    """Send ``total`` POSTs over ``concurrency`` connections; returns p50 ms, p99 ms, req/s, errors."""
     make = distinct_bodies(body) if distinct else None
-    headers = {"Content-Type": "application/fhir+json"}
 
-    def worker() -> None:
-        nonlocal errors
-        mine: list[float] = []
-        bad = 0
-        with httpx.Client(timeout=30) as client:
-            while True:
-                with lock:
-                    if next(counter, None) is None:
-                        break
-                    payload = make(next(_sequence)) if make is not None else body
-                start = time.perf_counter()
-                response = client.post(url, content=payload, headers=headers)
-                mine.append(time.perf_counter() - start)
-                bad += response.status_code != 200
-        with lock:
-            latencies.extend(mine)
-            errors += bad
+    def bodies(_n: int) -> bytes:
+        return make(next(_sequence)) if make is not None else body
 
-    threads = [threading.Thread(target=worker) for _ in range(concurrency)]
-    started = time.perf_counter()
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    elapsed = time.perf_counter() - started
-    latencies.sort()
-    p50 = statistics.median(latencies) * 1000
-    p99 = latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))] * 1000
-    return p50, p99, len(latencies) / elapsed, errors
+    result = loadgen.post(url, bodies, total, concurrency)
+    return result.p50_ms, result.p99_ms, result.rps, result.errors
 
 
 def spawn(database_url: str, workers: int = 1) -> tuple[subprocess.Popen[bytes], str]:

@@ -7,6 +7,7 @@ all loaded from :mod:`priorauth.notes.rules`. Nothing is downloaded.
 
 from __future__ import annotations
 
+import threading
 from functools import lru_cache
 from typing import Any
 
@@ -95,9 +96,20 @@ def _use_cached_text_regex(component: Any, attribute: str) -> None:
     matcher._MedspacyMatcher__regex_matcher = faster
 
 
-@lru_cache(maxsize=1)
+_BUILD_LOCK = threading.Lock()
+
+
 def build_pipeline() -> Any:
-    """Build the spaCy ``Language`` with our rules; cached, so every call returns the same object."""
+    """Build the spaCy ``Language`` with our rules; cached, so every call returns the same object.
+
+    Locked: the service warms it in a thread at start-up while the first requests may already ask.
+    """
+    with _BUILD_LOCK:
+        return _build_pipeline()
+
+
+@lru_cache(maxsize=1)
+def _build_pipeline() -> Any:
     import spacy
     from medspacy.context import ConTextRule
     from medspacy.custom_tokenizer import create_medspacy_tokenizer

@@ -6,9 +6,10 @@ non-must-support elements we do not process are ignored, as PAS requires of rece
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import Any
+
+import orjson
 
 from priorauth.errors import BundleError
 from priorauth.pas.bundle import BundleIndex, Json, references
@@ -26,7 +27,7 @@ class PasRequest:
 def parse_json(body: bytes) -> Json:
     """Decode a JSON object or raise :class:`BundleError` naming ``Bundle``."""
     try:
-        data: Any = json.loads(body)
+        data: Any = orjson.loads(body)
     except (UnicodeDecodeError, ValueError) as exc:
         raise BundleError("Bundle", f"the body is not JSON ({exc})", issue_code="structure") from None
     if not isinstance(data, dict):

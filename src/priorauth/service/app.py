@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import datetime
@@ -43,6 +44,15 @@ def check_auth_binding(settings: Settings) -> None:
         log.warning("AUTHENTICATION IS OFF (PRIORAUTH_AUTH=off): for local work and tests only")
 
 
+def _warm_note_pipeline() -> None:
+    try:
+        from priorauth.notes.pipeline import build_pipeline
+
+        build_pipeline()
+    except Exception:
+        log.exception("the note pipeline failed to build; notes will be retried on first use")
+
+
 def create_app(
     settings: Settings,
     *,
@@ -57,6 +67,7 @@ def create_app(
         if settings.should_migrate:
             upgrade(settings.database_url)
         db = open_database(settings.database_url)
+        db.start_checkpoints()
         metrics = Metrics()
         decisions = DecisionService(db, settings, registry_loader=registry_loader, clock=clock, metrics=metrics)
         tokens = TokenService(
@@ -69,6 +80,9 @@ def create_app(
             registry_loader()
         except Exception:
             log.exception("policy registry failed to load; every item will be pended for manual review")
+        # The note pipeline (spaCy + medspaCy rules) takes about a second to build: build it now, beside
+        # start-up, so the first request with a note does not wait for it.
+        threading.Thread(target=_warm_note_pipeline, name="priorauth-warm-notes", daemon=True).start()
         if settings.outbox_enabled:
             state.worker = DeliveryWorker(
                 db,

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
 
 from sqlalchemy import func, insert, select, update
-from sqlalchemy.orm import Session, load_only
+from sqlalchemy.orm import Session
 
 from priorauth.store.models import (
     Case,
@@ -16,6 +18,27 @@ from priorauth.store.models import (
     ResponseVersion,
     SubscriptionRecord,
 )
+
+
+@dataclass(frozen=True)
+class EarlierApproval:
+    """What continued therapy needs of one of our stored approvals."""
+
+    id: int
+    case_id: str
+    auth_number: str | None
+    window_start: date | None
+    window_end: date | None
+
+
+def _column_keys(table: Any) -> tuple[str, ...]:
+    keys: tuple[str, ...] | None = _COLUMN_KEYS.get(table)
+    if keys is None:
+        keys = _COLUMN_KEYS[table] = tuple(c.key for c in table.columns)
+    return keys
+
+
+_COLUMN_KEYS: dict[Any, tuple[str, ...]] = {}
 
 
 class Repository:
@@ -30,14 +53,20 @@ class Repository:
         self.session.add_all(rows)
 
     def insert(self, *rows: object) -> None:
-        """INSERT transient model instances directly (no unit of work); None columns are left to defaults."""
-        connection = self.session.connection()
+        """INSERT transient model instances directly (no unit of work); None columns are left to defaults.
+
+        Rows of one table with the same columns go in one executemany.
+        """
+        batches: dict[tuple[Any, tuple[str, ...]], list[dict[str, Any]]] = {}
         for row in rows:
             table = type(row).__table__  # type: ignore[attr-defined]
-            values = {c.key: getattr(row, c.key) for c in table.columns if getattr(row, c.key, None) is not None}
+            values = {key: value for key in _column_keys(table) if (value := getattr(row, key, None)) is not None}
+            batches.setdefault((table, tuple(values)), []).append(values)
+        connection = self.session.connection()
+        for (table, _keys), params in batches.items():
             # A Core insert on the Table (not the ORM-enabled insert(Model)) skips the ORM's bulk
             # persistence machinery, which dominated the $submit write path.
-            connection.execute(insert(table), values)
+            connection.execute(insert(table), params if len(params) > 1 else params[0])
 
     def flush(self) -> None:
         """Send staged rows (needed before rows that reference their generated ids)."""
@@ -98,32 +127,24 @@ class Repository:
             latest[row.item_sequence] = row
         return latest
 
-    def approvals(self, member_id: str, policy_id: str, limit: int = 20) -> Sequence[DeterminationRecord]:
+    def approvals(self, member_id: str, policy_id: str, limit: int = 20) -> Sequence[EarlierApproval]:
         """Our approvals (A1, or A6 for less than asked) for a member under a policy, newest first."""
+        d = DeterminationRecord.__table__.c
+        # Core on five columns, not ORM entities: this runs on every $submit, and loading mapped
+        # objects (let alone their traces) cost more than the query itself.
         stmt = (
-            select(DeterminationRecord)
-            # Only what an earlier approval needs: loading each row's full trace cost milliseconds.
-            .options(
-                load_only(
-                    DeterminationRecord.id,
-                    DeterminationRecord.case_id,
-                    DeterminationRecord.auth_number,
-                    DeterminationRecord.window_start,
-                    DeterminationRecord.window_end,
-                    raiseload=True,
-                )
-            )
+            select(d.id, d.case_id, d.auth_number, d.window_start, d.window_end)
             .where(
-                DeterminationRecord.member_id == member_id,
-                DeterminationRecord.policy_id == policy_id,
+                d.member_id == member_id,
+                d.policy_id == policy_id,
                 # A6 is an approval for less than asked: still "receiving via our benefit" (II.A.1).
-                DeterminationRecord.review_action.in_(("A1", "A6")),
-                DeterminationRecord.window_start.is_not(None),
+                d.review_action.in_(("A1", "A6")),
+                d.window_start.is_not(None),
             )
-            .order_by(DeterminationRecord.id.desc())
+            .order_by(d.id.desc())
             .limit(limit)
         )
-        return self.session.scalars(stmt).all()
+        return [EarlierApproval(*row) for row in self.session.connection().execute(stmt)]
 
     # --- subscriptions and outbox -------------------------------------------------------------
     def subscription(self, subscription_id: str) -> SubscriptionRecord | None:
