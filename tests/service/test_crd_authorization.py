@@ -45,3 +45,17 @@ def test_an_order_that_needs_documentation_opens_no_request(server: Server, tmp_
     assert info["pa-needed"] == "auth-needed"
     with sqlite3.connect(tmp_path / "priorauth.db") as conn:
         assert conn.execute("SELECT count(*) FROM pa_case").fetchone() == (0,)
+
+
+def test_a_second_order_is_decided_once_with_our_earlier_approval(server: Server, tmp_path: Path) -> None:
+    """The PAS service decides the order with the member's earlier approval (continued therapy): the
+    first order-sign is approved and stored; the same order signed again is judged as continued therapy,
+    whose response documentation the order does not carry, so it opens no second request."""
+    body, _ = example_hook("EX01_medicaid_approval_structured.json", "order-sign")
+    first = _coverage_information(httpx.post(f"{server.url}/cds-services/order-sign", json=body, timeout=30).json())
+    assert first["pa-needed"] == "satisfied"
+    second = _coverage_information(httpx.post(f"{server.url}/cds-services/order-sign", json=body, timeout=30).json())
+    assert second["pa-needed"] == "auth-needed"
+    assert "II.A.2" in second["reason"]  # continued therapy: the response documentation is missing
+    with sqlite3.connect(tmp_path / "priorauth.db") as conn:
+        assert conn.execute("SELECT count(*) FROM pa_case").fetchone() == (1,)

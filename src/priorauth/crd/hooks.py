@@ -2,9 +2,11 @@
 
 A tarlatamab order is judged by the same engine as ``$submit``: the prefetched resources are put in a
 minimal PAS-like collection Bundle (a Claim with a J9026 item pointing at the MedicationRequest) and
-``extract_request`` / ``decide`` run on it. Every criterion met → ``pa-needed = satisfied`` with a new
-authorization number in ``satisfied-pa-id``, stored through the PAS service exactly like a ``$submit``
-approval (same number, window and trace), so ``$inquire`` finds it.
+``extract_request`` / ``decide`` run on it. Mounted in the PAS service, that Bundle goes through the
+service's own ``prepare`` (one engine run, with our earlier approvals for the member) and, when every
+criterion is met, ``commit``: ``pa-needed = satisfied`` with the authorization number in
+``satisfied-pa-id``, stored exactly like a ``$submit`` approval (same number, window and trace), so
+``$inquire`` finds it. An order that is not approved opens no request.
 Otherwise ``auth-needed`` with ``doc-needed = clinical``, ``doc-purpose = withpa`` and the DTR
 Questionnaire canonical. Any other order gets ``indeterminate`` with the reason: this service only holds
 CP.PHAR.685.
@@ -303,11 +305,44 @@ def _authorization_number(as_of: date) -> str:
     return f"CRD-{as_of:%Y%m%d}-{uuid.uuid4().hex[:10].upper()}"
 
 
-# Stores an order whose criteria are met as a PAS request and returns the authorization number the
-# PAS service issued (None when the service's own decision, with our earlier approvals, was not an
-# approval). Without it (a bare CRD deployment) the number is issued here and not stored.
-Authorize = Callable[[Json], "str | None"]
+@dataclass(frozen=True)
+class OrderDecision:
+    """The PAS service's decision on an order: its determination (None when the order could not be
+    read or was not run through the engine, with ``problem`` saying why) and, when it approved and
+    stored the order, the authorization number it issued."""
+
+    determination: Determination | None
+    authorization: str | None = None
+    problem: str | None = None
+
+
+# Decides an order in the PAS service, with our earlier approvals for the member (one engine run),
+# and stores it as a PAS request only when approved. Without it (a bare CRD deployment) the order is
+# decided here on its own data and the number is issued here and not stored.
+Authorize = Callable[[Json], OrderDecision]
 ASSERTION_SYSTEM = "https://priorauth.dev/fhir/NamingSystem/coverage-assertion-id"
+
+
+def _decide_order(
+    order: Json,
+    call: HookCall,
+    version: PolicyVersion,
+    coverage_ref: str,
+    as_of: date,
+    assertion_id: str,
+    authorize: Authorize | None,
+) -> OrderDecision:
+    try:
+        if authorize is None:
+            det = determine(order, call, version, coverage_ref, as_of)
+            approved = det.outcome is Outcome.APPROVED
+            return OrderDecision(det, _authorization_number(as_of) if approved else None)
+        bundle = pas_bundle(order, call, version, coverage_ref)
+        # The coverage-assertion-id becomes the stored request's identifier: $inquire finds it.
+        bundle["entry"][0]["resource"]["identifier"] = [{"system": ASSERTION_SYSTEM, "value": assertion_id}]
+        return authorize(bundle)
+    except BundleError as error:
+        return OrderDecision(None, problem=str(error))
 
 
 def _tarlatamab_action(
@@ -320,40 +355,27 @@ def _tarlatamab_action(
 ) -> Json:
     missing = "; ".join(sorted(call.missing.values()))
     assertion_id = uuid.uuid4().hex
-    try:
-        det = determine(order, call, version, coverage_ref, as_of)
-    except BundleError as error:
-        reason = f"The order could not be read for {POLICY_ID}: {error}. Prior authorization is required."
-        det = None
-    if det is not None and det.outcome is Outcome.APPROVED:
-        number: str | None = _authorization_number(as_of)
-        if authorize is not None:
-            bundle = pas_bundle(order, call, version, coverage_ref)
-            # The coverage-assertion-id becomes the stored request's identifier: $inquire finds it.
-            bundle["entry"][0]["resource"]["identifier"] = [{"system": ASSERTION_SYSTEM, "value": assertion_id}]
-            number = authorize(bundle)
-        if number is not None:
-            ext = coverage_information(
-                coverage_ref,
-                "covered",
-                "satisfied",
-                as_of,
-                satisfied_pa_id=number,
-                expiry=det.window.end if det.window else None,
-                reason=det.summary,
-                assertion_id=assertion_id,
-            )
-            return _system_action(
-                order, ext, f"Coverage information: {POLICY_ID} criteria met, prior authorization issued."
-            )
-        det = None
-        reason = (
-            f"The {POLICY_ID} criteria were met on the order's data, but the payer's records call for a "
-            "prior authorization review (for example continued therapy); a request was opened."
+    decision = _decide_order(order, call, version, coverage_ref, as_of, assertion_id, authorize)
+    det = decision.determination
+    if det is not None and det.outcome is Outcome.APPROVED and decision.authorization is not None:
+        ext = coverage_information(
+            coverage_ref,
+            "covered",
+            "satisfied",
+            as_of,
+            satisfied_pa_id=decision.authorization,
+            expiry=det.window.end if det.window else None,
+            reason=det.summary,
+            assertion_id=assertion_id,
+        )
+        return _system_action(
+            order, ext, f"Coverage information: {POLICY_ID} criteria met, prior authorization issued."
         )
     if det is not None:
         wanted = ", ".join(f"{m.criterion_id} ({m.needed})" for m in det.missing)
         reason = f"{det.summary}" + (f" Documentation needed: {wanted}." if wanted else "")
+    else:
+        reason = f"The order could not be decided for {POLICY_ID}: {decision.problem}. Prior authorization is required."
     if missing:
         reason += f" Data not available to the payer: {missing}."
     ext = coverage_information(

@@ -10,21 +10,27 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 
 from priorauth.crd.discovery import discovery
-from priorauth.crd.hooks import HookError, UnknownServiceError, answer
+from priorauth.crd.hooks import HookError, OrderDecision, UnknownServiceError, answer
+from priorauth.engine.determination import Outcome
+from priorauth.service.decisions import Answer, DecisionService, dumps
 
 router = APIRouter(tags=["CRD"])
 
 
-def store_order(decisions: Any, bundle: dict[str, Any]) -> str | None:
-    """Store an order that met every criterion as a PAS request; the authorization number if approved."""
-    answer_ = decisions.submit(json.dumps(bundle).encode(), org=None, content_type="application/fhir+json")
-    if answer_.status != 200:
-        return None
-    response = json.loads(answer_.body)
-    claim_response = response["entry"][0]["resource"]
-    # preAuthRef is set only when the item was approved (A1).
-    number = claim_response.get("preAuthRef")
-    return str(number) if number else None
+def authorize_order(decisions: DecisionService, bundle: dict[str, Any]) -> OrderDecision:
+    """Decide an order as a PAS request (our earlier approvals included); store it only when approved."""
+    prepared = decisions.prepare(dumps(bundle).encode(), org=None, content_type="application/fhir+json")
+    if isinstance(prepared, Answer):
+        issue = json.loads(prepared.body).get("issue") or [{}]
+        return OrderDecision(None, problem=str(issue[0].get("diagnostics", "the order was rejected")))
+    first = prepared.decided[0] if prepared.decided else None
+    if first is None or first.determination is None:
+        problem = "; ".join(first.result.notes) if first is not None else "the order has no item"
+        return OrderDecision(None, problem=problem)
+    if first.determination.outcome is not Outcome.APPROVED or first.result.auth_number is None:
+        return OrderDecision(first.determination)
+    decisions.commit(prepared)
+    return OrderDecision(first.determination, first.result.auth_number)
 
 
 @router.get("/cds-services")
@@ -42,7 +48,7 @@ async def cds_service(service_id: str, request: Request) -> Response:
         return JSONResponse({"error": f"the body is not JSON: {exc}"}, 400)
     # Mounted in the PAS service, approvals issued at order time are stored like a $submit approval.
     state = getattr(request.app.state, "priorauth", None)
-    authorize = partial(store_order, state.decisions) if state is not None else None
+    authorize = partial(authorize_order, state.decisions) if state is not None else None
 
     try:
         return JSONResponse(await answer(service_id, body, authorize=authorize))

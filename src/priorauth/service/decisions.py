@@ -98,6 +98,29 @@ class _Decided:
     previous: DeterminationRecord | None
 
 
+@dataclass(frozen=True)
+class Submission:
+    """A request read and decided but not yet stored (:meth:`DecisionService.prepare`)."""
+
+    body: bytes
+    org: str | None
+    client_id: str | None
+    content_type: str | None
+    base_url: str
+    request: PasRequest
+    notes: tuple[NoteRecord, ...]
+    now: datetime
+    as_of: date
+    member_id: str | None
+    prior_case: Case | None
+    decided: tuple[_Decided, ...]
+
+    @property
+    def determinations(self) -> tuple[Determination | None, ...]:
+        """The engine's determination per item, in Claim order (None where no engine ran)."""
+        return tuple(d.determination for d in self.decided)
+
+
 class DecisionService:
     """Orchestrates validation, the engine, storage and notifications. Thread-safe; one per process."""
 
@@ -176,6 +199,20 @@ class DecisionService:
         base_url: str | None = None,
     ) -> Answer:
         """Decide a PAS request Bundle (new request, update or cancel) and store everything before answering."""
+        prepared = self.prepare(body, org=org, client_id=client_id, content_type=content_type, base_url=base_url)
+        return prepared if isinstance(prepared, Answer) else self.commit(prepared)
+
+    def prepare(
+        self,
+        body: bytes,
+        *,
+        org: str | None,
+        client_id: str | None = None,
+        content_type: str | None = None,
+        base_url: str | None = None,
+    ) -> Submission | Answer:
+        """Read and decide a request without storing the decision: a :class:`Submission` for
+        :meth:`commit`, or the 4xx answer (already stored) when the Bundle is rejected."""
         base = base_url or self.settings.base_url
         try:
             request = validate_request(parse_json(body), operation="submit")
@@ -208,16 +245,28 @@ class DecisionService:
 
         now = self.clock()
         as_of = self.request_date(now)
-        request_id = str(uuid.uuid4())
-        claim_system, claim_value = _first_identifier(request.claim)
         member_id = facts.member_id if facts is not None else None
-
         with self.db.read() as session:
             repo = Repository(session)
             prior_case = self._related_case(repo, request, org)
             prior_dets = repo.current_determinations(prior_case.id) if prior_case else {}
             decided = self._decide_items(repo, request, facts, as_of, member_id, prior_case, prior_dets)
+        return Submission(
+            body, org, client_id, content_type, base, request, notes, now, as_of, member_id, prior_case, tuple(decided)
+        )
 
+    def commit(self, prepared: Submission) -> Answer:
+        """Store a prepared submission (request bytes, notes, case, determinations, response) in ONE
+        transaction, then return the answer."""
+        body, org, now, as_of = prepared.body, prepared.org, prepared.now, prepared.as_of
+        request, decided, prior_case, member_id = (
+            prepared.request,
+            prepared.decided,
+            prepared.prior_case,
+            prepared.member_id,
+        )
+        request_id = str(uuid.uuid4())
+        claim_system, claim_value = _first_identifier(request.claim)
         case_id = prior_case.id if prior_case else str(uuid.uuid4())
         tracking = case_id.split("-")[0].upper()
         items = tuple(
@@ -231,7 +280,7 @@ class DecisionService:
         if prior_case is not None:
             general = (f"This answer replaces earlier answers to request {prior_case.id}.", *general)
         content = ResponseContent(case_id, now, items, general_notes=general, errors=errors)
-        bundle = build_response_bundle(request.bundle, request.claim, content, base_url=base)
+        bundle = build_response_bundle(request.bundle, request.claim, content, base_url=prepared.base_url)
         text = dumps(bundle)
         status = _case_status(items, errors)
         cause = "submit" if prior_case is None else ("cancel" if status == "cancelled" else "update")
@@ -241,8 +290,8 @@ class DecisionService:
             received_at=now,
             operation="submit",
             org=org,
-            client_id=client_id,
-            content_type=content_type,
+            client_id=prepared.client_id,
+            content_type=prepared.content_type,
             body=body,
             truncated=False,
             http_status=200,
@@ -257,7 +306,7 @@ class DecisionService:
             # Core inserts: the ORM unit of work (cycle detection on the self-referencing determination
             # table) cost more than the statements themselves on this hot path.
             repo.insert(received)
-            repo.insert(*(_note_row(note, request_id, now) for note in notes))
+            repo.insert(*(_note_row(note, request_id, now) for note in prepared.notes))
             if prior_case is None:
                 version = 1
                 repo.insert(
