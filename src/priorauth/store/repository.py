@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from priorauth.store.models import (
@@ -39,6 +39,31 @@ def _column_keys(table: Any) -> tuple[str, ...]:
 
 
 _COLUMN_KEYS: dict[Any, tuple[str, ...]] = {}
+_INSERTS: dict[Any, Any] = {}
+
+
+def _insert_of(table: Any) -> Any:
+    statement = _INSERTS.get(table)
+    if statement is None:
+        statement = _INSERTS[table] = insert(table)
+    return statement
+
+
+# Statements on the $submit path are built once: constructing a select() per call cost more CPU than
+# running it (SQLAlchemy still caches the compiled form).
+_D = DeterminationRecord.__table__.c
+_APPROVALS = (
+    select(_D.id, _D.case_id, _D.auth_number, _D.window_start, _D.window_end)
+    .where(
+        _D.member_id == bindparam("member_id"),
+        _D.policy_id == bindparam("policy_id"),
+        # A6 is an approval for less than asked: still "receiving via our benefit" (II.A.1).
+        _D.review_action.in_(("A1", "A6")),
+        _D.window_start.is_not(None),
+    )
+    .order_by(_D.id.desc())
+    .limit(bindparam("limit"))
+)
 
 
 class Repository:
@@ -66,7 +91,7 @@ class Repository:
         for (table, _keys), params in batches.items():
             # A Core insert on the Table (not the ORM-enabled insert(Model)) skips the ORM's bulk
             # persistence machinery, which dominated the $submit write path.
-            connection.execute(insert(table), params if len(params) > 1 else params[0])
+            connection.execute(_insert_of(table), params if len(params) > 1 else params[0])
 
     def flush(self) -> None:
         """Send staged rows (needed before rows that reference their generated ids)."""
@@ -129,22 +154,8 @@ class Repository:
 
     def approvals(self, member_id: str, policy_id: str, limit: int = 20) -> Sequence[EarlierApproval]:
         """Our approvals (A1, or A6 for less than asked) for a member under a policy, newest first."""
-        d = DeterminationRecord.__table__.c
-        # Core on five columns, not ORM entities: this runs on every $submit, and loading mapped
-        # objects (let alone their traces) cost more than the query itself.
-        stmt = (
-            select(d.id, d.case_id, d.auth_number, d.window_start, d.window_end)
-            .where(
-                d.member_id == member_id,
-                d.policy_id == policy_id,
-                # A6 is an approval for less than asked: still "receiving via our benefit" (II.A.1).
-                d.review_action.in_(("A1", "A6")),
-                d.window_start.is_not(None),
-            )
-            .order_by(d.id.desc())
-            .limit(limit)
-        )
-        return [EarlierApproval(*row) for row in self.session.connection().execute(stmt)]
+        params = {"member_id": member_id, "policy_id": policy_id, "limit": limit}
+        return [EarlierApproval(*row) for row in self.session.connection().execute(_APPROVALS, params)]
 
     # --- subscriptions and outbox -------------------------------------------------------------
     def subscription(self, subscription_id: str) -> SubscriptionRecord | None:
