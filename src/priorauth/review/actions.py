@@ -2,23 +2,35 @@
 
 Approve and deny go through :meth:`DecisionService.record_decision` (the service's own decision path).
 Approve-for-less (A6 + addItem A1) and request-information (stays A4) are written here on top of the
-Repository and the PAS builders, in one transaction with the new response version and the outbox
-rows. Every action is also appended to ``review_action`` with who, when and why.
+Repository and the PAS builders. Every action is also appended to ``review_action`` with who, when and
+why, keyed by the response version it produced: one row per (case, response version).
+
+That row is in the same transaction as the decision for approve-for-less and request-information.
+For approve and deny it cannot be: ``record_decision`` commits on its own, and only then can the row be
+written. A process that dies in between leaves a decision without its row; :mod:`priorauth.review.recovery`
+rebuilds the row from the stored determinations, and because both writers insert through
+:func:`log_action` (case row locked, existing row reused) the decision is never logged twice.
 """
 
 from __future__ import annotations
 
 import secrets
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from functools import cached_property
 from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from priorauth.pas import codes, mapping
 from priorauth.pas.response import ItemResult
-from priorauth.pas.validate import parse_json, validate_request
+from priorauth.pas.validate import PasRequest, parse_json, validate_request
 from priorauth.review.models import ReviewAction, Reviewer
 from priorauth.service.decisions import DecisionError, DecisionService, dumps, result_from_record
-from priorauth.store.models import Case, DeterminationRecord
+from priorauth.store.models import Case, DeterminationRecord, ResponseVersion
 from priorauth.store.repository import Repository
 
 Json = dict[str, Any]
@@ -34,52 +46,139 @@ class NotAllowedError(ActionError):
 
 @dataclass(frozen=True)
 class Recorded:
-    """What an action wrote: its row id, the X12 code the items got and the new response bundle."""
+    """What an action wrote: its row id, the action's name, the X12 code the items got and the new response."""
 
     action_id: int
+    action: str
     review_action: str
     bundle: Json
 
 
-def _require_decider(reviewer: Reviewer) -> str:
+@dataclass(frozen=True)
+class Entry:
+    """What a ``review_action`` row says about the decision (who and when are added when it is written)."""
+
+    action: str
+    review_action: str
+    sequences: list[int]
+    reason: str
+    criterion: str | None = None
+    reason_code: str | None = None
+    details: Json = field(default_factory=dict)
+
+
+def decider_npi(reviewer: Reviewer) -> str:
+    """The reviewer's NPI; raises :class:`NotAllowedError` unless they may record clinical decisions."""
     if not reviewer.can_decide or reviewer.npi is None:
         raise NotAllowedError("only a clinical reviewer with a recorded NPI can record a decision")
     return reviewer.npi
 
 
-def _append_action(
-    service: DecisionService,
-    *,
-    case_id: str,
-    reviewer: Reviewer,
-    action: str,
-    review_action: str,
-    sequences: list[int],
-    reason: str,
-    criterion: str | None,
-    reason_code: str | None,
-    details: Json,
-    now: datetime,
-) -> int:
+def log_action(
+    session: Session, entry: Entry, *, case_id: str, reviewer_id: int, npi: str | None, version: int, now: datetime
+) -> tuple[int, bool]:
+    """Inside the caller's transaction: the ``review_action`` row of one response version, written once.
+
+    Returns (row id, True when this call wrote it). The case row lock (and SQLite's single writer)
+    makes the check-then-insert safe against the recovery writing the same row concurrently.
+    """
+    Repository(session).case(case_id, for_update=True)
+    existing = session.scalars(
+        select(ReviewAction.id).where(ReviewAction.case_id == case_id, ReviewAction.response_version == version)
+    ).first()
+    if existing is not None:
+        return int(existing), False
+    row = ReviewAction(
+        case_id=case_id,
+        reviewer_id=reviewer_id,
+        reviewer_npi=npi,
+        action=entry.action,
+        review_action=entry.review_action,
+        sequences=entry.sequences,
+        criterion=entry.criterion,
+        reason_code=entry.reason_code,
+        reason=entry.reason,
+        details=entry.details,
+        response_version=version,
+        created_at=now,
+    )
+    session.add(row)
+    session.flush()
+    return int(row.id), True
+
+
+def _through_service(
+    service: DecisionService, reviewer: Reviewer, case_id: str, entry: Entry, decide: Callable[[], Json]
+) -> Recorded:
+    """Run ``record_decision`` (its own transaction), then log the response version it produced."""
+    try:
+        bundle = decide()
+    except DecisionError as exc:
+        raise ActionError(str(exc)) from exc
     with service.db.write() as session:
-        case = session.get(Case, case_id)
-        row = ReviewAction(
+        # The version is found by the bundle's id, not read off the case: another writer may have
+        # moved the case on since record_decision committed.
+        version = session.scalars(
+            select(ResponseVersion.version).where(ResponseVersion.bundle_id == bundle["id"])
+        ).one()
+        action_id, _ = log_action(
+            session,
+            entry,
             case_id=case_id,
             reviewer_id=reviewer.id,
-            reviewer_npi=reviewer.npi,
-            action=action,
-            review_action=review_action,
-            sequences=sequences,
-            criterion=criterion,
-            reason_code=reason_code,
-            reason=reason,
-            details=details,
-            response_version=case.version if case else 0,
-            created_at=now,
+            npi=reviewer.npi,
+            version=int(version),
+            now=service.clock(),
         )
-        session.add(row)
-        session.flush()
-        return int(row.id)
+    return Recorded(action_id, entry.action, entry.review_action, bundle)
+
+
+@dataclass
+class _Open:
+    """A pended case, row-locked inside a write transaction, with its current item answers."""
+
+    repo: Repository
+    case: Case
+    current: dict[int, DeterminationRecord]
+    results: dict[int, ItemResult]
+
+    @cached_property
+    def request(self) -> PasRequest:
+        """The case's latest request (parsed only once an action needs it)."""
+        last = self.repo.request(self.case.last_request_id)
+        assert last is not None
+        return validate_request(parse_json(last.body), operation="submit")
+
+
+@contextmanager
+def _open_pended(service: DecisionService, case_id: str) -> Iterator[_Open]:
+    """A write transaction on a pended case; raises :class:`ActionError` when it is not pended."""
+    with service.db.write() as session:
+        repo = Repository(session)
+        case = repo.case(case_id, for_update=True)
+        if case is None or case.status != "pended":
+            raise ActionError(f"case {case_id} is not pended")
+        current = repo.current_determinations(case.id)
+        yield _Open(repo, case, current, {s: result_from_record(d) for s, d in current.items()})
+
+
+def _publish(
+    opened: _Open, service: DecisionService, reviewer: Reviewer, npi: str, entry: Entry, now: datetime
+) -> Recorded:
+    """Inside ``opened``'s transaction: the new response version and its ``review_action`` row, together."""
+    bundle = service.publish_review_version(
+        opened.repo, opened.case, opened.request, opened.results, reviewer_npi=npi, now=now
+    )
+    action_id, _ = log_action(
+        opened.repo.session,
+        entry,
+        case_id=opened.case.id,
+        reviewer_id=reviewer.id,
+        npi=npi,
+        version=opened.case.version,
+        now=now,
+    )
+    return Recorded(action_id, entry.action, entry.review_action, bundle)
 
 
 def _pended_sequences(service: DecisionService, case_id: str) -> list[int]:
@@ -102,28 +201,32 @@ def approve(
     window: tuple[date, date] | None = None,
 ) -> Recorded:
     """Approve every pended item in full (A1) through the service's decision path."""
-    npi = _require_decider(reviewer)
+    npi = decider_npi(reviewer)
     if not reason.strip():
         raise ActionError("give the reason for the approval (it goes into the record and the letter)")
-    sequences = _pended_sequences(service, case_id)
-    try:
-        bundle = service.record_decision(case_id, approve=True, reviewer_npi=npi, reason=reason.strip(), window=window)
-    except DecisionError as exc:
-        raise ActionError(str(exc)) from exc
-    action_id = _append_action(
-        service,
-        case_id=case_id,
-        reviewer=reviewer,
-        action="approve",
-        review_action="A1",
-        sequences=sequences,
-        reason=reason.strip(),
-        criterion=None,
-        reason_code=None,
+    entry = Entry(
+        "approve",
+        "A1",
+        _pended_sequences(service, case_id),
+        reason.strip(),
         details={"window": [window[0].isoformat(), window[1].isoformat()] if window else None},
-        now=service.clock(),
     )
-    return Recorded(action_id, "A1", bundle)
+    return _through_service(
+        service,
+        reviewer,
+        case_id,
+        entry,
+        lambda: service.record_decision(case_id, approve=True, reviewer_npi=npi, reason=reason.strip(), window=window),
+    )
+
+
+def denial_reason(reason: str, criterion: str, policy_words: str, reason_code: str, reason_code_text: str) -> str:
+    """The reason a denial records and sends: the reviewer's words, the policy's words and the reason code.
+
+    :func:`priorauth.review.recovery.parse_denial_reason` reads it back; change both together.
+    """
+    words = f' Policy criterion {criterion}: "{policy_words.strip()}"' if policy_words.strip() else ""
+    return f"{reason.strip()}{words} (reason code {reason_code}: {reason_code_text})"
 
 
 def deny(
@@ -138,41 +241,37 @@ def deny(
     reason_codes: dict[str, str],
 ) -> Recorded:
     """Deny every pended item (A3) with a specific reason citing a criterion and the policy's words."""
-    npi = _require_decider(reviewer)
+    npi = decider_npi(reviewer)
     if not reason.strip():
         raise ActionError("a denial needs the specific reason: what is not met and why")
     if not criterion.strip():
         raise ActionError("a denial must cite the criterion that is not met")
     if reason_code not in reason_codes:
         raise ActionError("choose a denial reason code")
-    sequences = _pended_sequences(service, case_id)
-    words = f' Policy criterion {criterion}: "{policy_words.strip()}"' if policy_words.strip() else ""
-    note_reason = f"{reason.strip()}{words} (reason code {reason_code}: {reason_codes[reason_code]})"
-    try:
-        bundle = service.record_decision(
+    entry = Entry(
+        "deny",
+        "A3",
+        _pended_sequences(service, case_id),
+        reason.strip(),
+        criterion=criterion.strip(),
+        reason_code=reason_code,
+        details={"policy_words": policy_words.strip(), "reason_code_text": reason_codes[reason_code]},
+    )
+    note_reason = denial_reason(reason, criterion, policy_words, reason_code, reason_codes[reason_code])
+    return _through_service(
+        service,
+        reviewer,
+        case_id,
+        entry,
+        lambda: service.record_decision(
             case_id,
             approve=False,
             reviewer_npi=npi,
             reason=note_reason,
             criterion=criterion.strip(),
             reason_code=reason_code,
-        )
-    except DecisionError as exc:
-        raise ActionError(str(exc)) from exc
-    action_id = _append_action(
-        service,
-        case_id=case_id,
-        reviewer=reviewer,
-        action="deny",
-        review_action="A3",
-        sequences=sequences,
-        reason=reason.strip(),
-        criterion=criterion.strip(),
-        reason_code=reason_code,
-        details={"policy_words": policy_words.strip(), "reason_code_text": reason_codes[reason_code]},
-        now=service.clock(),
+        ),
     )
-    return Recorded(action_id, "A3", bundle)
 
 
 def _reviewer_record(prev: DeterminationRecord, **changes: Any) -> DeterminationRecord:
@@ -207,7 +306,7 @@ def approve_partial(
     criterion: str | None,
 ) -> Recorded:
     """Approve less than asked: the item gets A6 and an ``addItem`` with what is authorized gets A1."""
-    npi = _require_decider(reviewer)
+    npi = decider_npi(reviewer)
     if not reason.strip():
         raise ActionError("a reduced approval is an adverse decision: give the reason and cite the criterion")
     if units <= 0:
@@ -217,20 +316,17 @@ def approve_partial(
     now = service.clock()
     as_of = service.request_date(now)
     auth = f"PA{as_of:%y%m%d}-{secrets.token_hex(4).upper()}"
-    with service.db.write() as session:
-        repo = Repository(session)
-        case = repo.case(case_id, for_update=True)
-        if case is None or case.status != "pended":
-            raise ActionError(f"case {case_id} is not pended")
-        current = repo.current_determinations(case.id)
-        prev = current.get(sequence)
+    with _open_pended(service, case_id) as opened:
+        prev = opened.current.get(sequence)
         if prev is None or prev.review_action != "A4":
             raise ActionError(f"item {sequence} is not pended")
-        last = repo.request(case.last_request_id)
-        assert last is not None
-        request = validate_request(parse_json(last.body), operation="submit")
         claim_item = next(
-            (i for i in request.claim.get("item") or [] if isinstance(i, dict) and i.get("sequence") == sequence), {}
+            (
+                i
+                for i in opened.request.claim.get("item") or []
+                if isinstance(i, dict) and i.get("sequence") == sequence
+            ),
+            {},
         )
         requested = (claim_item.get("quantity") or {}).get("value")
         period = claim_item.get("servicedPeriod") or {}
@@ -246,11 +342,10 @@ def approve_partial(
             f"authorization {auth}, from {window[0].isoformat()} to {window[1].isoformat()}.{cited} "
             f"Reason: {reason.strip()}"
         )
-        results = {s: result_from_record(d) for s, d in current.items()}
-        results[sequence] = ItemResult(
+        opened.results[sequence] = ItemResult(
             sequence, "A6", (note, mapping.APPEAL_RIGHTS), auth_number=auth, window=window, authorized_units=units
         )
-        repo.add(
+        opened.repo.add(
             _reviewer_record(
                 prev,
                 reviewer_npi=npi,
@@ -265,26 +360,20 @@ def approve_partial(
                 created_at=now,
             )
         )
-        bundle = service.publish_review_version(repo, case, request, results, reviewer_npi=npi, now=now)
-    action_id = _append_action(
-        service,
-        case_id=case_id,
-        reviewer=reviewer,
-        action="approve_partial",
-        review_action="A6",
-        sequences=[sequence],
-        reason=reason.strip(),
-        criterion=criterion,
-        reason_code=None,
-        details={
-            "units": units,
-            "requested_units": requested,
-            "window": [window[0].isoformat(), window[1].isoformat()],
-            "auth_number": auth,
-        },
-        now=now,
-    )
-    return Recorded(action_id, "A6", bundle)
+        entry = Entry(
+            "approve_partial",
+            "A6",
+            [sequence],
+            reason.strip(),
+            criterion=criterion,
+            details={
+                "units": units,
+                "requested_units": requested,
+                "window": [window[0].isoformat(), window[1].isoformat()],
+                "auth_number": auth,
+            },
+        )
+        return _publish(opened, service, reviewer, npi, entry, now)
 
 
 def request_information(
@@ -298,28 +387,19 @@ def request_information(
     reply_days: int,
 ) -> Recorded:
     """Ask the provider for what is missing: the items stay A4 with a note naming the criterion and document."""
-    npi = _require_decider(reviewer)
+    npi = decider_npi(reviewer)
     if not needed.strip():
         raise ActionError("name the document or information that is needed")
     if not criterion.strip():
         raise ActionError("name the criterion the information is for")
     now = service.clock()
     by = (service.request_date(now) + timedelta(days=reply_days)).isoformat()
-    with service.db.write() as session:
-        repo = Repository(session)
-        case = repo.case(case_id, for_update=True)
-        if case is None or case.status != "pended":
-            raise ActionError(f"case {case_id} is not pended")
-        current = repo.current_determinations(case.id)
-        pended = sorted(s for s, d in current.items() if d.review_action == "A4")
+    with _open_pended(service, case_id) as opened:
+        pended = sorted(s for s, d in opened.current.items() if d.review_action == "A4")
         if not pended:
             raise ActionError(f"case {case_id} has no pended item")
-        last = repo.request(case.last_request_id)
-        assert last is not None
-        request = validate_request(parse_json(last.body), operation="submit")
-        results = {s: result_from_record(d) for s, d in current.items()}
         for seq in pended:
-            prev = current[seq]
+            prev = opened.current[seq]
             words = f' Policy: "{policy_words.strip()}"' if policy_words.strip() else ""
             questionnaire = ""
             if prev.policy_id:
@@ -332,32 +412,26 @@ def request_information(
                 f"{words} Needed: {needed.strip()}. Please send it by {by} as an update of this request."
                 f"{questionnaire}"
             )
-            old = results[seq]
-            results[seq] = ItemResult(seq, "A4", (*old.notes, note), tracking_number=old.tracking_number)
-            repo.add(
+            old = opened.results[seq]
+            opened.results[seq] = ItemResult(seq, "A4", (*old.notes, note), tracking_number=old.tracking_number)
+            opened.repo.add(
                 _reviewer_record(
                     prev,
                     reviewer_npi=npi,
                     reason=needed.strip(),
                     outcome="information_requested",
                     review_action="A4",
-                    notes=dumps(list(results[seq].notes)),
+                    notes=dumps(list(opened.results[seq].notes)),
                     tracking_number=prev.tracking_number,
                     created_at=now,
                 )
             )
-        bundle = service.publish_review_version(repo, case, request, results, reviewer_npi=npi, now=now)
-    action_id = _append_action(
-        service,
-        case_id=case_id,
-        reviewer=reviewer,
-        action="request_info",
-        review_action="A4",
-        sequences=pended,
-        reason=needed.strip(),
-        criterion=criterion.strip(),
-        reason_code=None,
-        details={"policy_words": policy_words.strip(), "reply_by": by},
-        now=now,
-    )
-    return Recorded(action_id, "A4", bundle)
+        entry = Entry(
+            "request_info",
+            "A4",
+            pended,
+            needed.strip(),
+            criterion=criterion.strip(),
+            details={"policy_words": policy_words.strip(), "reply_by": by},
+        )
+        return _publish(opened, service, reviewer, npi, entry, now)

@@ -516,8 +516,14 @@ def _doses(bundle: Json, item: Json) -> list[tuple[str, str, str]]:
     return out
 
 
-def case_view(repo: Repository, settings: ReviewSettings, case_id: str) -> CaseView | None:
-    """Everything the case page shows, or None when there is no such case."""
+def case_view(
+    repo: Repository, settings: ReviewSettings, case_id: str, *, as_of: datetime | None = None
+) -> CaseView | None:
+    """Everything the case page shows, or None when there is no such case.
+
+    With ``as_of`` the items show the determinations recorded up to that moment (a letter made late
+    must state the decision it belongs to, not whatever the case has become since).
+    """
     case = repo.case(case_id)
     if case is None:
         return None
@@ -566,7 +572,7 @@ def case_view(repo: Repository, settings: ReviewSettings, case_id: str) -> CaseV
         ("Plan period", period_text((coverage or {}).get("period"))),
         ("Status", str((coverage or {}).get("status", ""))),
     ]
-    dets = repo.current_determinations(case.id)
+    dets = repo.current_determinations(case.id) if as_of is None else _determinations_as_of(repo, case.id, as_of)
     engine_dets = _engine_determinations(repo, case.id)
     items: list[ItemView] = []
     for raw in claim.get("item") or []:
@@ -650,6 +656,16 @@ def _engine_determinations(repo: Repository, case_id: str) -> dict[int, Determin
     stmt = (
         select(DeterminationRecord)
         .where(DeterminationRecord.case_id == case_id, DeterminationRecord.decided_by == "engine")
+        .order_by(DeterminationRecord.id)
+    )
+    return {row.item_sequence: row for row in repo.session.scalars(stmt)}
+
+
+def _determinations_as_of(repo: Repository, case_id: str, as_of: datetime) -> dict[int, DeterminationRecord]:
+    """The latest determination per item among those recorded at or before ``as_of``."""
+    stmt = (
+        select(DeterminationRecord)
+        .where(DeterminationRecord.case_id == case_id, DeterminationRecord.created_at <= as_of)
         .order_by(DeterminationRecord.id)
     )
     return {row.item_sequence: row for row in repo.session.scalars(stmt)}

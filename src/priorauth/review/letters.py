@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
 from jinja2 import Environment
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from priorauth.policy.registry import PolicyRegistry
-from priorauth.review.casefile import CaseView
+from priorauth.review.casefile import CaseView, case_view
 from priorauth.review.models import ReviewAction, Reviewer, ReviewLetter
 from priorauth.review.settings import ReviewSettings
 from priorauth.store.db import Database
+from priorauth.store.models import ResponseVersion
+from priorauth.store.repository import Repository
 
 KINDS = {"approve": "approval", "approve_partial": "partial", "deny": "denial", "request_info": "information"}
 TITLES = {
@@ -66,18 +71,88 @@ def render_letter(env: Environment, facts: LetterFacts) -> bytes:
     return pdf
 
 
-def store_letter(db: Database, facts: LetterFacts, pdf: bytes) -> int:
-    """Keep the letter with the case; returns its id."""
-    filename = f"{facts.kind}-{facts.case.tracking}-{facts.action.id}.pdf"
+@dataclass(frozen=True)
+class Issued:
+    """The letter of one review action: its id, its kind, and whether this call made it."""
+
+    letter_id: int
+    kind: str
+    created: bool
+
+
+def _existing(session: Session, action_id: int) -> Issued | None:
+    row = session.scalars(
+        select(ReviewLetter).where(ReviewLetter.action_id == action_id).order_by(ReviewLetter.id)
+    ).first()
+    return Issued(int(row.id), row.kind, False) if row is not None else None
+
+
+def ensure_letter(
+    db: Database,
+    env: Environment,
+    settings: ReviewSettings,
+    registry: Callable[[], PolicyRegistry | None],
+    action_id: int,
+    *,
+    issued: datetime,
+) -> Issued | None:
+    """The letter of a review action: the stored one, else a new one made from the stored decision.
+
+    Called right after an action and again by the recovery for an action whose letter was never
+    stored, so it must be idempotent: one letter per action. The PDF is rendered outside any
+    transaction (it takes a while); the insert re-checks under the case row lock, and a concurrent
+    caller that lost the race keeps the letter already stored. The case is shown as it stood at the
+    action's response version. None when the action, its case or its reviewer is gone.
+    """
+    with db.read() as session:
+        found = _existing(session, action_id)
+        action = session.get(ReviewAction, action_id)
+        if found is not None or action is None:
+            return found
+        reviewer = session.get(Reviewer, action.reviewer_id)
+        decided = session.scalars(
+            select(ResponseVersion.created_at).where(
+                ResponseVersion.case_id == action.case_id, ResponseVersion.version == action.response_version
+            )
+        ).first()
+        view = case_view(Repository(session), settings, action.case_id, as_of=decided)
+    if view is None or reviewer is None:
+        return None
+    item = next((i for i in view.items if i.policy_id), None)
+    kind = KINDS[action.action]
+    facts = LetterFacts(
+        kind=kind,
+        title=TITLES[kind],
+        case=view,
+        action=action,
+        reviewer=reviewer,
+        settings=settings,
+        boxed_warning=boxed_warning(
+            registry(), item.policy_id if item else None, item.policy_version if item else None
+        ),
+        monitoring=MONITORING,
+        issued=issued,
+    )
+    pdf = render_letter(env, facts)
     with db.write() as session:
-        row = ReviewLetter(
-            case_id=facts.case.case_id,
-            action_id=facts.action.id,
-            kind=facts.kind,
-            filename=filename,
-            pdf=pdf,
-            created_at=facts.issued,
-        )
-        session.add(row)
-        session.flush()
-        return int(row.id)
+        Repository(session).case(action.case_id, for_update=True)
+        found = _existing(session, action_id)
+        if found is not None:
+            return found
+        return Issued(store_letter(session, facts, pdf), kind, True)
+
+
+def store_letter(session: Session, facts: LetterFacts, pdf: bytes) -> int:
+    """Inside the caller's transaction: keep the letter with the case; returns its id."""
+    filename = f"{facts.kind}-{facts.case.tracking}-{facts.action.id}.pdf"
+    row = ReviewLetter(
+        case_id=facts.case.case_id,
+        action_id=facts.action.id,
+        kind=facts.kind,
+        filename=filename,
+        pdf=pdf,
+        created_at=facts.issued,
+    )
+    session.add(row)
+    session.flush()
+    return int(row.id)

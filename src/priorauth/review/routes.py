@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from typing import Annotated, Any
 from urllib.parse import quote
@@ -12,9 +13,10 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, PackageLoader, select_autoescape
 from sqlalchemy import select
 
-from priorauth.review import accounts, actions, letters
+from priorauth.policy.registry import PolicyRegistry
+from priorauth.review import accounts, actions, letters, recovery
 from priorauth.review.casefile import OUTCOME_LABELS, CaseView, case_view, queue_lines
-from priorauth.review.models import AuditEvent, ReviewAction, Reviewer, ReviewLetter
+from priorauth.review.models import AuditEvent, Reviewer, ReviewLetter
 from priorauth.review.settings import ReviewSettings
 from priorauth.service.state import AppState
 from priorauth.store.repository import Repository
@@ -239,6 +241,14 @@ def case_page(request: Request, case_id: str, done: str = "", error: str = "") -
     if who is None:
         return _to_login(request)
     state = _state(request)
+    # A decision whose review_action row or letter was lost to a crash is completed here, before the
+    # page is read, so the reviewer who reloads sees it whole (see priorauth.review.recovery).
+    for event, detail in recovery.complete_case(
+        state.db, _env(request), _settings(request), lambda: _registry(request), case_id, now=state.clock()
+    ):
+        accounts.record_audit(
+            state.db, now=state.clock(), event=event, reviewer=who.reviewer, case_id=case_id, detail=detail
+        )
     view, names = _load_case(request, case_id)
     if view is None:
         return _page(
@@ -361,12 +371,13 @@ def letter(request: Request, case_id: str, letter_id: int) -> Response:
 
 
 # --- actions ----------------------------------------------------------------------------------
-def _guard(request: Request, case_id: str, csrf_token: str) -> tuple[accounts.SignedIn | None, Response | None]:
+def _guard(request: Request, case_id: str, csrf_token: str) -> accounts.SignedIn | Response:
+    """The signed-in reviewer who may decide, or the refusal (401 / 403, audited) to answer instead."""
     who = _signed_in(request)
     if who is None:
-        return None, _refuse(request, None, "Sign in first; nothing was recorded.", 401)
+        return _refuse(request, None, "Sign in first; nothing was recorded.", 401)
     if not accounts.csrf_ok(who.csrf_token, csrf_token):
-        return who, _csrf_refused(request, who, case_id)
+        return _csrf_refused(request, who, case_id)
     if not who.reviewer.can_decide:
         state = _state(request)
         accounts.record_audit(
@@ -378,61 +389,63 @@ def _guard(request: Request, case_id: str, csrf_token: str) -> tuple[accounts.Si
             detail=f"{request.url.path}: role {who.reviewer.role}, NPI {who.reviewer.npi or 'none'}",
             client=_client(request),
         )
-        return who, _refuse(request, who, "Only a clinical reviewer with a recorded NPI can record a decision.")
-    return who, None
+        return _refuse(request, who, "Only a clinical reviewer with a recorded NPI can record a decision.")
+    return who
 
 
-def _criterion_words(view: CaseView, criterion: str) -> str:
-    for item in view.items:
-        for node in item.checklist:
-            if node.criterion_id == criterion:
-                return node.text
-    return ""
-
-
-def _finish(
-    request: Request, who: accounts.SignedIn, case_id: str, recorded: actions.Recorded, event: str, detail: str
+def _decide(
+    request: Request, case_id: str, csrf_token: str, detail: str, act: Callable[[Reviewer], actions.Recorded]
 ) -> Response:
-    """Audit, write the letter, and go back to the case page."""
-    state, settings = _state(request), _settings(request)
-    now = state.clock()
+    """Every decision route: guard, run ``act``, then audit (``detail``), letter and back to the case page.
+
+    An :class:`actions.ActionError` from ``act`` shows the case page again with the message (422).
+    """
+    who = _guard(request, case_id, csrf_token)
+    if isinstance(who, Response):
+        return who
+    try:
+        recorded = act(who.reviewer)
+    except actions.ActionError as exc:
+        return _error(request, who, case_id, str(exc))
+    state = _state(request)
     accounts.record_audit(
-        state.db, now=now, event=event, reviewer=who.reviewer, case_id=case_id, detail=detail, client=_client(request)
+        state.db,
+        now=state.clock(),
+        event=recorded.action,
+        reviewer=who.reviewer,
+        case_id=case_id,
+        detail=detail,
+        client=_client(request),
     )
-    view, _ = _load_case(request, case_id)
-    with state.db.read() as session:
-        action = session.get(ReviewAction, recorded.action_id)
-    if view is not None and action is not None:
-        try:
-            registry = state.decisions._registry_loader()
-        except Exception:  # the letter still goes out without the boxed warning text
-            registry = None
-        item = next((i for i in view.items if i.policy_id), None)
-        kind = letters.KINDS[action.action]
-        facts = letters.LetterFacts(
-            kind=kind,
-            title=letters.TITLES[kind],
-            case=view,
-            action=action,
-            reviewer=who.reviewer,
-            settings=settings,
-            boxed_warning=letters.boxed_warning(
-                registry, item.policy_id if item else None, item.policy_version if item else None
-            ),
-            monitoring=letters.MONITORING,
-            issued=now,
-        )
-        pdf = letters.render_letter(_env(request), facts)
-        letter_id = letters.store_letter(state.db, facts, pdf)
+    issued = _letter(request, recorded.action_id)
+    if issued is not None and issued.created:
         accounts.record_audit(
             state.db,
-            now=now,
+            now=state.clock(),
             event="letter_generated",
             reviewer=who.reviewer,
             case_id=case_id,
-            detail=f"{kind} letter {letter_id}",
+            detail=f"{issued.kind} letter {issued.letter_id}",
         )
-    return RedirectResponse(f"/review/cases/{case_id}?done={action.action if action else ''}", status_code=303)
+    return RedirectResponse(f"/review/cases/{case_id}?done={recorded.action}", status_code=303)
+
+
+def _registry(request: Request) -> PolicyRegistry | None:
+    try:
+        return _state(request).decisions._registry_loader()
+    except Exception:  # the letter still goes out without the boxed warning text
+        return None
+
+
+def _letter(request: Request, action_id: int) -> letters.Issued | None:
+    return letters.ensure_letter(
+        _state(request).db,
+        _env(request),
+        _settings(request),
+        lambda: _registry(request),
+        action_id,
+        issued=_state(request).clock(),
+    )
 
 
 def _error(request: Request, who: accounts.SignedIn, case_id: str, message: str) -> Response:
@@ -455,7 +468,20 @@ def _error(request: Request, who: accounts.SignedIn, case_id: str, message: str)
 def _dates(start: str, end: str) -> tuple[date, date] | None:
     if not start and not end:
         return None
-    return date.fromisoformat(start), date.fromisoformat(end)
+    try:
+        return date.fromisoformat(start), date.fromisoformat(end)
+    except ValueError as exc:
+        raise actions.ActionError(str(exc)) from exc
+
+
+def _policy_words(request: Request, case_id: str, criterion: str) -> str:
+    """The policy's words for a criterion of the case's checklist ("" when it is not there)."""
+    view, _ = _load_case(request, case_id)
+    for item in view.items if view else []:
+        for node in item.checklist:
+            if node.criterion_id == criterion:
+                return node.text
+    return ""
 
 
 @router.post("/cases/{case_id}/approve")
@@ -468,15 +494,15 @@ def approve(
     end: Annotated[str, Form()] = "",
 ) -> Response:
     """Approve in full (A1)."""
-    who, refused = _guard(request, case_id, csrf_token)
-    if refused is not None or who is None:
-        return refused or _to_login(request)
-    try:
-        window = _dates(start, end)
-        recorded = actions.approve(_state(request).decisions, who.reviewer, case_id, reason=reason, window=window)
-    except (actions.ActionError, ValueError) as exc:
-        return _error(request, who, case_id, str(exc))
-    return _finish(request, who, case_id, recorded, "approve", reason)
+    return _decide(
+        request,
+        case_id,
+        csrf_token,
+        reason,
+        lambda reviewer: actions.approve(
+            _state(request).decisions, reviewer, case_id, reason=reason, window=_dates(start, end)
+        ),
+    )
 
 
 @router.post("/cases/{case_id}/approve-partial")
@@ -492,16 +518,14 @@ def approve_partial(
     reason: Annotated[str, Form()] = "",
 ) -> Response:
     """Approve fewer units or a shorter period (A6 + addItem A1)."""
-    who, refused = _guard(request, case_id, csrf_token)
-    if refused is not None or who is None:
-        return refused or _to_login(request)
-    try:
+
+    def act(reviewer: Reviewer) -> actions.Recorded:
         window = _dates(start, end)
         if window is None:
             raise actions.ActionError("give the authorized period")
-        recorded = actions.approve_partial(
+        return actions.approve_partial(
             _state(request).decisions,
-            who.reviewer,
+            reviewer,
             case_id,
             sequence=sequence,
             units=units,
@@ -509,9 +533,8 @@ def approve_partial(
             reason=reason,
             criterion=criterion or None,
         )
-    except (actions.ActionError, ValueError) as exc:
-        return _error(request, who, case_id, str(exc))
-    return _finish(request, who, case_id, recorded, "approve_partial", f"{units:g} units {start}..{end}: {reason}")
+
+    return _decide(request, case_id, csrf_token, f"{units:g} units {start}..{end}: {reason}", act)
 
 
 @router.post("/cases/{case_id}/deny")
@@ -524,17 +547,14 @@ def deny(
     reason: Annotated[str, Form()] = "",
 ) -> Response:
     """Deny (A3) with the specific reason and the criterion."""
-    who, refused = _guard(request, case_id, csrf_token)
-    if refused is not None or who is None:
-        return refused or _to_login(request)
-    view, _ = _load_case(request, case_id)
-    words = _criterion_words(view, criterion) if view else ""
-    try:
+
+    def act(reviewer: Reviewer) -> actions.Recorded:
+        words = _policy_words(request, case_id, criterion)
         if criterion and not words:
             raise actions.ActionError(f"criterion {criterion} is not in this case's checklist")
-        recorded = actions.deny(
+        return actions.deny(
             _state(request).decisions,
-            who.reviewer,
+            reviewer,
             case_id,
             criterion=criterion,
             policy_words=words,
@@ -542,9 +562,8 @@ def deny(
             reason_code=reason_code,
             reason_codes=_settings(request).denial_reason_codes,
         )
-    except actions.ActionError as exc:
-        return _error(request, who, case_id, str(exc))
-    return _finish(request, who, case_id, recorded, "deny", f"{criterion} {reason_code}: {reason}")
+
+    return _decide(request, case_id, csrf_token, f"{criterion} {reason_code}: {reason}", act)
 
 
 @router.post("/cases/{case_id}/request-info")
@@ -557,24 +576,21 @@ def request_info(
     days: Annotated[int, Form()] = 14,
 ) -> Response:
     """Ask the provider for specific information; the items stay A4."""
-    who, refused = _guard(request, case_id, csrf_token)
-    if refused is not None or who is None:
-        return refused or _to_login(request)
-    view, _ = _load_case(request, case_id)
-    words = _criterion_words(view, criterion) if view else ""
-    try:
-        recorded = actions.request_information(
+    return _decide(
+        request,
+        case_id,
+        csrf_token,
+        f"{criterion}: {needed}",
+        lambda reviewer: actions.request_information(
             _state(request).decisions,
-            who.reviewer,
+            reviewer,
             case_id,
             criterion=criterion,
-            policy_words=words,
+            policy_words=_policy_words(request, case_id, criterion),
             needed=needed,
             reply_days=max(1, min(days, 60)),
-        )
-    except actions.ActionError as exc:
-        return _error(request, who, case_id, str(exc))
-    return _finish(request, who, case_id, recorded, "request_info", f"{criterion}: {needed}")
+        ),
+    )
 
 
 # --- audit ------------------------------------------------------------------------------------
