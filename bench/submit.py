@@ -18,12 +18,14 @@ import argparse
 import itertools
 import json
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -42,6 +44,21 @@ def rss_kib(pid: int) -> int:
         if line.startswith("VmRSS:"):
             return int(line.split()[1])
     return -1
+
+
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) of a server and its worker processes so far, seconds (Linux /proc)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        # After the command: state, ppid, ... utime and stime are fields 14 and 15 of stat(5).
+        if stat.parent.name == str(pid) or fields[1] == str(pid):
+            total += (int(fields[11]) + int(fields[12])) / tick
+    return total
 
 
 def distinct_bodies(body: bytes) -> Callable[[int], bytes]:
@@ -159,14 +176,32 @@ def main() -> None:
         print(f"body {args.body.name} ({len(body)} bytes), {args.requests} requests per run, {kind}")
         print(
             f"{'c':>3} {'submit p50':>11} {'p99':>8} {'req/s':>8} | {'floor p50':>10} {'p99':>8} "
-            f"{'req/s':>8} | {'p50 ratio':>9} {'errors':>6}"
+            f"{'req/s':>8} | {'p50 ratio':>9} {'errors':>6}" + (" | server CPU/req: submit, floor" if pid else "")
         )
+        cpu: dict[str, list[float]] = {"floor": [], "submit": []}
+
+        def timed(name: str, *call_args: Any) -> tuple[float, float, float, int]:
+            before = cpu_seconds(pid) if pid is not None else 0.0
+            figures = run(*call_args)
+            if pid is not None:
+                cpu[name].append((cpu_seconds(pid) - before) / args.requests * 1000)
+            return figures
+
         for concurrency in args.concurrency:
-            fp50, fp99, frps, _ = run(url + "/_bench/parse", body, args.requests, concurrency)
-            p50, p99, rps, errors = run(url + "/fhir/Claim/$submit", body, args.requests, concurrency, args.distinct)
+            fp50, fp99, frps, _ = timed("floor", url + "/_bench/parse", body, args.requests, concurrency)
+            p50, p99, rps, errors = timed(
+                "submit", url + "/fhir/Claim/$submit", body, args.requests, concurrency, args.distinct
+            )
+            cpu_cols = f" | {cpu['submit'][-1]:>7.2f}ms {cpu['floor'][-1]:>7.2f}ms" if pid is not None else ""
             print(
                 f"{concurrency:>3} {p50:>9.1f}ms {p99:>6.1f}ms {rps:>8.0f} | {fp50:>8.1f}ms {fp99:>6.1f}ms "
-                f"{frps:>8.0f} | {p50 / fp50:>8.1f}x {errors:>6}"
+                f"{frps:>8.0f} | {p50 / fp50:>8.1f}x {errors:>6}{cpu_cols}"
+            )
+        if cpu["submit"]:
+            floor_cpu, submit_cpu = statistics.median(cpu["floor"]), statistics.median(cpu["submit"])
+            print(
+                f"server CPU per request (all its processes, median over the runs): submit {submit_cpu:.2f} ms, "
+                f"floor {floor_cpu:.2f} ms ({submit_cpu / floor_cpu:.1f}x)"
             )
         print(
             f"targets at c=8 on SQLite: p50 <= {TARGETS['p50_ms']:.0f} ms, p99 <= {TARGETS['p99_ms']:.0f} ms, "

@@ -6,6 +6,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
+from anyio import CapacityLimiter
+
 from priorauth.auth.tokens import TokenService
 from priorauth.notify.worker import DeliveryWorker
 from priorauth.service.decisions import DecisionService
@@ -25,3 +27,6 @@ class AppState:
     metrics: Metrics
     clock: Callable[[], datetime]
     worker: DeliveryWorker | None = None
+    # Bounds the threads running DecisionService work (settings.decision_threads); made at start-up,
+    # inside the event loop.
+    decision_limiter: CapacityLimiter | None = None

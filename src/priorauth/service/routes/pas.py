@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import time
+from functools import partial
 
+from anyio import to_thread
 from fastapi import APIRouter, Request
-from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 
+from priorauth.pas.validate import parse_json
+from priorauth.service.decisions import dumps
 from priorauth.service.deps import PrincipalDep, StateDep, fhir_base, fhir_response, read_body
 
 router = APIRouter()
@@ -19,7 +22,7 @@ async def _operation(request: Request, state: StateDep, who: PrincipalDep, opera
     content_type = request.headers.get("content-type")
     if problem is not None:
         status = 413 if problem.issue_code == "too-costly" else 415
-        answer = await run_in_threadpool(
+        reject = partial(
             state.decisions.reject,
             body,
             problem,
@@ -30,9 +33,10 @@ async def _operation(request: Request, state: StateDep, who: PrincipalDep, opera
             content_type=content_type,
             truncated=truncated,
         )
+        answer = await to_thread.run_sync(reject, limiter=state.decision_limiter)
     else:
         service = state.decisions.submit if operation == "submit" else state.decisions.inquire
-        answer = await run_in_threadpool(
+        call = partial(
             service,
             body,
             org=who.org,
@@ -40,6 +44,7 @@ async def _operation(request: Request, state: StateDep, who: PrincipalDep, opera
             content_type=content_type,
             base_url=fhir_base(request, state),
         )
+        answer = await to_thread.run_sync(call, limiter=state.decision_limiter)
     state.metrics.latency.labels(operation).observe(time.perf_counter() - started)
     response = fhir_response(answer.body, answer.status)
     response.headers["X-Request-Id"] = answer.request_id
@@ -60,11 +65,10 @@ async def inquire(request: Request, state: StateDep, who: PrincipalDep) -> Respo
 
 @router.post("/_bench/parse", include_in_schema=False)
 async def parse_only(request: Request, state: StateDep) -> Response:
-    """Benchmark floor: read and parse the body, nothing else (enabled by PRIORAUTH_BENCH_ENDPOINTS)."""
-    import json
-
+    """Benchmark floor: read and parse the body as ``$submit`` does (same reader, same thread pool),
+    nothing else (enabled by PRIORAUTH_BENCH_ENDPOINTS)."""
     if not state.settings.bench_endpoints:
         return Response(status_code=404)
     body, _problem, _truncated = await read_body(request, state.settings.max_body_bytes)
-    data = await run_in_threadpool(json.loads, body)
-    return fhir_response(json.dumps({"resourceType": "Basic", "entries": len(data.get("entry", []))}))
+    data = await to_thread.run_sync(parse_json, body, limiter=state.decision_limiter)
+    return fhir_response(dumps({"resourceType": "Basic", "entries": len(data.get("entry", []))}))
