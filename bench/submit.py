@@ -4,6 +4,7 @@ Usage (server started with PRIORAUTH_AUTH=off PRIORAUTH_BENCH_ENDPOINTS=true):
 
     python bench/submit.py --url http://127.0.0.1:8000 [--body FILE] [--requests 2000] [--concurrency 1 8 32]
     python bench/submit.py --spawn sqlite          # start a server on a temp SQLite file, then bench it
+    python bench/submit.py --spawn postgres         # ... on a throwaway PostgreSQL cluster (initdb + pg_ctl)
     python bench/submit.py --spawn postgresql+psycopg://user@host:5432/db
 
 For each concurrency it prints p50/p99 latency and req/s of ``$submit`` and of ``/_bench/parse`` (the
@@ -15,6 +16,7 @@ and prints the server's RSS before and after (Linux /proc, needs the server's pi
 from __future__ import annotations
 
 import argparse
+import contextlib
 import itertools
 import json
 import os
@@ -147,7 +149,9 @@ def spawn(database_url: str, workers: int = 1) -> tuple[subprocess.Popen[bytes],
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--url")
-    parser.add_argument("--spawn", help="'sqlite' or a database URL: start a server for the run")
+    parser.add_argument(
+        "--spawn", help="'sqlite', 'postgres' (a throwaway cluster) or a database URL: start a server for the run"
+    )
     parser.add_argument("--pid", type=int, help="server pid, for RSS (known with --spawn)")
     parser.add_argument("--body", type=Path, default=DEFAULT_BODY)
     parser.add_argument("--requests", type=int, default=2000)
@@ -162,6 +166,14 @@ def main() -> None:
     )
     args = parser.parse_args()
     proc = None
+    stack = contextlib.ExitStack()
+    if args.spawn == "postgres":
+        from priorauth.store.throwaway import create_database, throwaway_cluster
+
+        # A cluster of our own. synchronous_commit=off is PostgreSQL's counterpart of our SQLite
+        # setting (WAL, synchronous=NORMAL): a commit survives the server process dying, not the OS.
+        cluster = stack.enter_context(throwaway_cluster(("synchronous_commit=off",)))
+        args.spawn = create_database(cluster, "bench")
     if args.spawn:
         proc, url = spawn(args.spawn, args.workers)
         pid: int | None = proc.pid
@@ -219,6 +231,7 @@ def main() -> None:
         if proc is not None:
             proc.terminate()
             proc.wait(10)
+        stack.close()
 
 
 if __name__ == "__main__":

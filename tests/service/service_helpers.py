@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
 import socket
 import subprocess
@@ -199,12 +198,3 @@ def review_action(claim_response: dict[str, Any], sequence: int) -> str:
             ext = item["adjudication"][0]["extension"][0]["extension"][0]
             return str(ext["valueCodeableConcept"]["coding"][0]["code"])
     raise KeyError(sequence)
-
-
-def pg_bin() -> Path | None:
-    found = shutil.which("initdb")
-    if found:
-        return Path(found).parent
-    for candidate in sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"), reverse=True):
-        return candidate.parent
-    return None
