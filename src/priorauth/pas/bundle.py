@@ -59,27 +59,35 @@ class BundleIndex:
 def references(node: Any, path: str) -> Iterator[tuple[str, str]]:
     """Every ``Reference.reference`` string under ``node``, with the FHIRPath of its Reference."""
     found: list[tuple[str, str]] = []
-    # Path segments are kept on a stack and joined only for a Reference found: building a path string
-    # for every element of a large Claim dominated the check.
-    parts = [path]
+    # Path segments (a key, or a list position) are kept on a stack and turned into text only for a
+    # Reference found: formatting a segment for every element of a large Claim dominated the check.
+    parts: list[str | int] = []
+
+    def here() -> str:
+        return path + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in parts)
 
     def walk(value: Any) -> None:
-        if isinstance(value, dict):
+        if type(value) is dict:
             ref = value.get("reference")
             if isinstance(ref, str):
-                found.append(("".join(parts), ref))
+                found.append((here(), ref))
             for key, child in value.items():
-                if key in ("reference", "contained", "text") or not isinstance(child, dict | list):
-                    continue
-                parts.append(f".{key}")
-                walk(child)
-                parts.pop()
-        elif isinstance(value, list):
+                kind = type(child)
+                if (kind is dict or kind is list) and key not in _NOT_WALKED:
+                    parts.append(key)
+                    walk(child)
+                    parts.pop()
+        else:
             for position, child in enumerate(value):
-                if isinstance(child, dict | list):
-                    parts.append(f"[{position}]")
+                kind = type(child)
+                if kind is dict or kind is list:
+                    parts.append(position)
                     walk(child)
                     parts.pop()
 
-    walk(node)
+    if isinstance(node, dict | list):
+        walk(node)
     return iter(found)
+
+
+_NOT_WALKED = frozenset({"reference", "contained", "text"})
