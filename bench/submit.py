@@ -40,26 +40,40 @@ DEFAULT_BODY = (
 TARGETS = {"p50_ms": 20.0, "p99_ms": 60.0, "rps": 150.0, "ratio": 3.0}
 
 
+def _tree(pid: int) -> list[Path]:
+    """/proc entries of a server and its worker processes (``serve --workers N`` forks them)."""
+    found = []
+    for proc in Path("/proc").glob("[0-9]*"):
+        try:
+            ppid = (proc / "stat").read_text().rsplit(")", 1)[1].split()[1]
+        except OSError:
+            continue
+        if proc.name == str(pid) or ppid == str(pid):
+            found.append(proc)
+    return found
+
+
 def rss_kib(pid: int) -> int:
-    """Resident set size of a process, KiB."""
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1])
-    return -1
+    """Resident set size of a server and its worker processes, KiB."""
+    total = 0
+    for proc in _tree(pid):
+        for line in (proc / "status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                total += int(line.split()[1])
+    return total
 
 
 def cpu_seconds(pid: int) -> float:
     """CPU time (user + system) of a server and its worker processes so far, seconds (Linux /proc)."""
     tick = os.sysconf("SC_CLK_TCK")
     total = 0.0
-    for stat in Path("/proc").glob("[0-9]*/stat"):
+    for proc in _tree(pid):
         try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
+            fields = (proc / "stat").read_text().rsplit(")", 1)[1].split()
         except OSError:
             continue
-        # After the command: state, ppid, ... utime and stime are fields 14 and 15 of stat(5).
-        if stat.parent.name == str(pid) or fields[1] == str(pid):
-            total += (int(fields[11]) + int(fields[12])) / tick
+        # After the command: state, ppid, ...; utime and stime are fields 14 and 15 of stat(5).
+        total += (int(fields[11]) + int(fields[12])) / tick
     return total
 
 
@@ -224,7 +238,7 @@ def main() -> None:
             run(url + "/fhir/Claim/$submit", body, args.rss_requests, 8, args.distinct)
             after = rss_kib(pid)
             print(
-                f"RSS before {before / 1024:.1f} MiB, after {args.rss_requests} more submits "
+                f"RSS (server and workers) before {before / 1024:.1f} MiB, after {args.rss_requests} more submits "
                 f"{after / 1024:.1f} MiB ({(after - before) / 1024:+.1f} MiB)"
             )
     finally:
