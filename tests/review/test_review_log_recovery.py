@@ -1,32 +1,29 @@
-"""A decision recorded without its review_action row or letter (the process died in between) is completed
-the next time the case page opens, exactly once; and the rows rebuilt from stored determinations say what
-the workbench itself writes."""
+"""Approve and deny write their review_action row in the decision's own transaction: the row and the decision
+are stored together or not at all. Only the letter (derived data, rendered after the commit) can be missing,
+and it is made again when the case page opens. A decision made outside the workbench gets no row."""
 
 from __future__ import annotations
 
 import io
 import re
-from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 import pytest
 from conftest import Loaded
 from review_helpers import ADMIN, REVIEWER, csrf_of, review_action, sign_in
 from service_helpers import cli as service_cli
-from sqlalchemy import select
+from sqlalchemy import delete, func, select
 
-from priorauth.review import actions, recovery
 from priorauth.review.models import ReviewAction, ReviewLetter
-from priorauth.review.settings import ReviewSettings
 from priorauth.service.decisions import DecisionService
 from priorauth.service.settings import load_settings
 from priorauth.store.db import Database, open_database
-from priorauth.store.models import ResponseVersion
+from priorauth.store.models import Case, DeterminationRecord, OutboxMessage, ResponseVersion
+from priorauth.store.repository import Repository
 
 DENY = "Recommended for denial (expedited)"
 NOTE = "Note, no progression documented"
-INFO = "EX02 pended for information"
 REFERRED = "EX03 referred"
-ONCOLOGIST = "Prescribed by or in consultation with an oncologist"
 WHY = "The prescriber is a pulmonologist and no oncologist was consulted."
 
 
@@ -47,7 +44,66 @@ def _pdf_text(content: bytes) -> str:
     return " ".join(" ".join((p.extract_text() or "") for p in PdfReader(io.BytesIO(content)).pages).split())
 
 
-def test_a_denial_without_its_review_row_is_completed_once_on_the_case_page(
+def _post(loaded: Loaded, name: str, path: str, **form: str) -> None:
+    client = sign_in(loaded.server, REVIEWER[0], REVIEWER[3])
+    case = loaded.cases[name]
+    csrf = csrf_of(client.get(f"/review/cases/{case}").text)
+    answer = client.post(f"/review/cases/{case}/{path}", data={"csrf_token": csrf, **form})
+    assert answer.status_code == 303, answer.text
+
+
+@pytest.mark.parametrize(
+    ("name", "path", "form", "action", "outcome"),
+    [
+        (
+            REFERRED,
+            "approve",
+            {"reason": "Approved on review.", "start": "2026-03-02", "end": "2026-05-31"},
+            "approve",
+            "approved",
+        ),
+        (DENY, "deny", {"criterion": "I.A.2", "reason_code": "DOC", "reason": WHY}, "deny", "denied"),
+    ],
+)
+def test_approve_and_deny_store_the_row_with_the_decision_it_records(
+    loaded: Loaded, name: str, path: str, form: dict[str, str], action: str, outcome: str
+) -> None:
+    _post(loaded, name, path, **form)
+    case = loaded.cases[name]
+    db = _db(loaded)
+    try:
+        with db.read() as session:
+            row = session.scalars(select(ReviewAction).where(ReviewAction.case_id == case)).one()
+            decided = list(
+                session.scalars(
+                    select(DeterminationRecord).where(
+                        DeterminationRecord.case_id == case, DeterminationRecord.decided_by == "reviewer"
+                    )
+                )
+            )
+            version = session.scalars(
+                select(ResponseVersion).where(
+                    ResponseVersion.case_id == case, ResponseVersion.version == row.response_version
+                )
+            ).one()
+            current = session.get(Case, case)
+        assert row.action == action and row.reviewer_npi == REVIEWER[2]
+        assert decided and {(d.outcome, d.reviewer_npi) for d in decided} == {(outcome, REVIEWER[2])}
+        assert sorted(d.item_sequence for d in decided) == row.sequences
+        # The row points at the response version this decision produced: the review version stamped with the
+        # determinations' clock reading, which is the case's current one.
+        assert current is not None and version.version == current.version and version.cause == "review"
+        assert {d.created_at for d in decided} == {version.created_at} and row.created_at == version.created_at
+        assert len(_logged(db, case)[1]) == 1, "the letter is made right after the action"
+    finally:
+        db.dispose()
+
+
+class CallbackError(RuntimeError):
+    """What the callback raises."""
+
+
+def test_a_failing_within_callback_stores_nothing_of_the_decision(
     loaded: Loaded, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     case = loaded.cases[DENY]
@@ -55,120 +111,100 @@ def test_a_denial_without_its_review_row_is_completed_once_on_the_case_page(
         if key.startswith("PRIORAUTH_"):
             monkeypatch.setenv(key, value)
     db = _db(loaded)
+
+    def counts() -> tuple[int, int, int, int, str, int]:
+        with db.read() as session:
+            determinations = session.scalar(
+                select(func.count()).select_from(DeterminationRecord).where(DeterminationRecord.case_id == case)
+            )
+            versions = session.scalar(
+                select(func.count()).select_from(ResponseVersion).where(ResponseVersion.case_id == case)
+            )
+            outbox = session.scalar(select(func.count()).select_from(OutboxMessage))
+            actions = session.scalar(select(func.count()).select_from(ReviewAction))
+            row = session.get(Case, case)
+            assert row is not None
+            return (
+                int(determinations or 0),
+                int(versions or 0),
+                int(outbox or 0),
+                int(actions or 0),
+                row.status,
+                row.version,
+            )
+
+    seen: list[Any] = []
+
+    def within(repo: Repository, bundle: dict[str, Any]) -> None:
+        # Inside the transaction the new version is visible; then the caller's own write fails.
+        staged = repo.session.scalars(select(ResponseVersion).where(ResponseVersion.bundle_id == bundle["id"])).one()
+        seen.append((bundle["resourceType"], staged.cause))
+        raise CallbackError("the caller's row could not be written")
+
     try:
-        # What the deny action does before it writes its review_action row; then the process "dies".
-        codes = ReviewSettings().denial_reason_codes
-        DecisionService(db, load_settings()).record_decision(
-            case,
-            approve=False,
-            reviewer_npi=REVIEWER[2],
-            reason=actions.denial_reason(WHY, "I.A.2", ONCOLOGIST, "MN", codes["MN"]),
-            criterion="I.A.2",
-            reason_code="MN",
-        )
-        assert _logged(db, case) == ([], [])
+        before = counts()
+        assert before[4] == "pended"
+        with pytest.raises(CallbackError):
+            DecisionService(db, load_settings()).record_decision(
+                case, approve=False, reviewer_npi=REVIEWER[2], reason=WHY, criterion="I.A.2", within=within
+            )
+        assert seen == [("Bundle", "review")], "the callback ran inside the decision's transaction"
+        assert counts() == before, "no determination, response version, outbox message or row was kept"
         response = loaded.server.submit_json(loaded.bundles[DENY], op="inquire").json()["entry"][0]["resource"]
-        assert review_action(response, 1) == "A3", "the provider already has the decision"
+        assert review_action(response, 1) == "A4", "the provider still sees the request pended"
+    finally:
+        db.dispose()
 
-        # Several reviewers open the case at once: the row and the letter are written once.
-        clients = [sign_in(loaded.server, REVIEWER[0], REVIEWER[3]) for _ in range(4)]
-        with ThreadPoolExecutor(len(clients)) as pool:
-            pages = list(pool.map(lambda c: c.get(f"/review/cases/{case}"), clients))
-        assert [p.status_code for p in pages] == [200] * len(clients)
+
+def test_a_missing_letter_is_made_again_when_the_case_page_opens(loaded: Loaded) -> None:
+    _post(loaded, DENY, "deny", criterion="I.A.2", reason_code="MN", reason=WHY)
+    case = loaded.cases[DENY]
+    db = _db(loaded)
+    try:
         rows, letters = _logged(db, case)
-        assert len(rows) == 1 and len(letters) == 1, (rows, letters)
-        row = rows[0]
-        assert (row.action, row.review_action, row.sequences) == ("deny", "A3", [1])
-        assert (row.criterion, row.reason_code, row.reason, row.reviewer_npi) == ("I.A.2", "MN", WHY, REVIEWER[2])
-        assert row.details == {"policy_words": ONCOLOGIST, "reason_code_text": codes["MN"], "recovered": True}
-        assert letters[0].action_id == row.id and letters[0].kind == "denial"
+        assert len(rows) == 1 and len(letters) == 1
+        # As if the process died after the decision committed but before the letter was stored.
+        with db.write() as session:
+            session.execute(delete(ReviewLetter).where(ReviewLetter.case_id == case))
+        assert _logged(db, case)[1] == []
 
-        page = clients[0].get(f"/review/cases/{case}").text
-        assert "deny → A3" in page and WHY in page and "Download denial letter" in page
+        client = sign_in(loaded.server, REVIEWER[0], REVIEWER[3])
+        page = client.get(f"/review/cases/{case}").text
+        rows_after, letters = _logged(db, case)
+        assert [r.id for r in rows_after] == [rows[0].id], "the row is not written again"
+        assert len(letters) == 1 and letters[0].action_id == rows[0].id and letters[0].kind == "denial"
+        assert "Download denial letter" in page
         link = re.search(r'href="(/review/cases/[^"]+/letters/\d+)"', page)
         assert link
-        text = _pdf_text(clients[0].get(link.group(1)).content)
-        assert "Prior authorization denied" in text and "I.A.2" in text and ONCOLOGIST in text
-        assert "pulmonologist" in text and "MN" in text and REVIEWER[1] in text and REVIEWER[2] in text
-        assert [len(x) for x in _logged(db, case)] == [1, 1], "opening the case again writes nothing more"
+        text = _pdf_text(client.get(link.group(1)).content)
+        assert "Prior authorization denied" in text and "I.A.2" in text and "pulmonologist" in text
 
+        client.get(f"/review/cases/{case}")
+        assert len(_logged(db, case)[1]) == 1, "opening the case again makes no second letter"
         admin = sign_in(loaded.server, ADMIN[0], ADMIN[3])
-        log = admin.get("/review/audit", params={"case": case}).text
-        assert log.count("action_recovered") == 1 and "(completed late)" in log
+        assert admin.get("/review/audit", params={"case": case}).text.count("(completed late)") == 1
     finally:
         db.dispose()
 
 
-def test_a_cli_decision_by_a_workbench_reviewer_gets_its_row_and_letter(loaded: Loaded) -> None:
-    approved, foreign = loaded.cases[REFERRED], loaded.cases[NOTE]
-    service_cli(
-        loaded.env, "decide", approved, "--reviewer-npi", REVIEWER[2], "--reason", "Records reviewed.", "--approve"
-    )
-    # An NPI that is no workbench reviewer's: nobody to attribute a review_action row to.
-    service_cli(loaded.env, "decide", foreign, "--reviewer-npi", "1999999992", "--reason", "Not met.", "--deny")
+def test_a_cli_decision_is_recorded_by_the_service_without_a_workbench_row(loaded: Loaded) -> None:
+    case = loaded.cases[NOTE]
+    service_cli(loaded.env, "decide", case, "--reviewer-npi", REVIEWER[2], "--reason", "Records reviewed.", "--approve")
     client = sign_in(loaded.server, REVIEWER[0], REVIEWER[3])
-    page = client.get(f"/review/cases/{approved}").text
-    assert "approve → A1" in page and "Download approval letter" in page
-    response = loaded.server.submit_json(loaded.bundles[REFERRED], op="inquire").json()["entry"][0]["resource"]
-    link = re.search(r'href="(/review/cases/[^"]+/letters/\d+)"', page)
-    assert link
-    text = _pdf_text(client.get(link.group(1)).content)
-    assert "Prior authorization approved" in text and response["preAuthRef"] in text and "CRS" in text
-    assert "No reviewer action yet." in client.get(f"/review/cases/{foreign}").text
+    assert "No reviewer action yet." in client.get(f"/review/cases/{case}").text
     db = _db(loaded)
     try:
-        assert _logged(db, foreign) == ([], [])
-    finally:
-        db.dispose()
-
-
-def test_rebuilt_rows_say_what_the_workbench_writes(loaded: Loaded) -> None:
-    client = sign_in(loaded.server, REVIEWER[0], REVIEWER[3])
-
-    def post(name: str, path: str, **form: str) -> None:
-        case = loaded.cases[name]
-        csrf = csrf_of(client.get(f"/review/cases/{case}").text)
-        answer = client.post(f"/review/cases/{case}/{path}", data={"csrf_token": csrf, **form})
-        assert answer.status_code == 303, answer.text
-
-    post(REFERRED, "approve", reason="Approved on review.", start="2026-03-02", end="2026-05-31")
-    post(
-        INFO,
-        "approve-partial",
-        sequence="1",
-        units="61",
-        start="2026-03-02",
-        end="2026-05-31",
-        criterion="V",
-        reason="3 months first.",
-    )
-    post(NOTE, "request-info", criterion="I.A.4", needed="the restaging CT report", days="10")
-    post(DENY, "deny", criterion="I.A.2", reason_code="DOC", reason=WHY)
-    db = _db(loaded)
-    try:
+        assert _logged(db, case) == ([], [])
         with db.read() as session:
-            logged = list(session.scalars(select(ReviewAction).order_by(ReviewAction.id)))
-            assert [r.action for r in logged] == ["approve", "approve_partial", "request_info", "deny"]
-            for row in logged:
-                version = session.scalars(
-                    select(ResponseVersion).where(
-                        ResponseVersion.case_id == row.case_id, ResponseVersion.version == row.response_version
+            decided = list(
+                session.scalars(
+                    select(DeterminationRecord).where(
+                        DeterminationRecord.case_id == case, DeterminationRecord.decided_by == "reviewer"
                     )
-                ).one()
-                rebuilt = recovery.rebuild(session, version)
-                assert rebuilt is not None, row.action
-                entry = rebuilt.entry
-                assert rebuilt.reviewer.id == row.reviewer_id
-                assert (entry.action, entry.review_action, entry.sequences) == (
-                    row.action,
-                    row.review_action,
-                    row.sequences,
                 )
-                assert (entry.reason, entry.criterion, entry.reason_code) == (
-                    row.reason,
-                    row.criterion,
-                    row.reason_code,
-                )
-                assert entry.details == {**row.details, "recovered": True}, row.action
+            )
+        assert decided and {(d.outcome, d.reviewer_npi, d.reason) for d in decided} == {
+            ("approved", REVIEWER[2], "Records reviewed.")
+        }
     finally:
         db.dispose()

@@ -5,11 +5,16 @@ Approve-for-less (A6 + addItem A1) and request-information (stays A4) are writte
 Repository and the PAS builders. Every action is also appended to ``review_action`` with who, when and
 why, keyed by the response version it produced: one row per (case, response version).
 
-That row is in the same transaction as the decision for approve-for-less and request-information.
-For approve and deny it cannot be: ``record_decision`` commits on its own, and only then can the row be
-written. A process that dies in between leaves a decision without its row; :mod:`priorauth.review.recovery`
-rebuilds the row from the stored determinations, and because both writers insert through
-:func:`log_action` (case row locked, existing row reused) the decision is never logged twice.
+That row is always written in the decision's own transaction: for approve and deny through the
+``within`` callback of ``record_decision``, for the other two directly. So a decision the provider can
+see always has its row, and a crash leaves neither. The letter (a PDF, derived from the row and the
+stored case) is rendered after the commit; one lost to a crash is made when the case page next opens
+(:func:`priorauth.review.letters.complete_letters`).
+
+Decisions recorded outside the workbench (``priorauth decide``) get no ``review_action`` row and no
+letter: nobody signed in to the workbench made them. They are still fully recorded by the service: a
+reviewer determination per item with the reviewer's NPI and reason, a new ClaimResponse version and its
+notifications, and the determination table is their audit trail.
 """
 
 from __future__ import annotations
@@ -76,18 +81,12 @@ def decider_npi(reviewer: Reviewer) -> str:
 
 def log_action(
     session: Session, entry: Entry, *, case_id: str, reviewer_id: int, npi: str | None, version: int, now: datetime
-) -> tuple[int, bool]:
-    """Inside the caller's transaction: the ``review_action`` row of one response version, written once.
+) -> int:
+    """Inside the decision's transaction: the ``review_action`` row of the response version it produced.
 
-    Returns (row id, True when this call wrote it). The case row lock (and SQLite's single writer)
-    makes the check-then-insert safe against the recovery writing the same row concurrently.
+    Returns the row id. The caller holds the case row lock and has just made ``version``, so no other
+    row for it can exist.
     """
-    Repository(session).case(case_id, for_update=True)
-    existing = session.scalars(
-        select(ReviewAction.id).where(ReviewAction.case_id == case_id, ReviewAction.response_version == version)
-    ).first()
-    if existing is not None:
-        return int(existing), False
     row = ReviewAction(
         case_id=case_id,
         reviewer_id=reviewer_id,
@@ -104,33 +103,45 @@ def log_action(
     )
     session.add(row)
     session.flush()
-    return int(row.id), True
+    return int(row.id)
 
 
 def _through_service(
-    service: DecisionService, reviewer: Reviewer, case_id: str, entry: Entry, decide: Callable[[], Json]
+    service: DecisionService,
+    reviewer: Reviewer,
+    case_id: str,
+    entry: Entry,
+    decide: Callable[[Callable[[Repository, Json], None]], Json],
 ) -> Recorded:
-    """Run ``record_decision`` (its own transaction), then log the response version it produced."""
+    """Run ``record_decision`` with the ``review_action`` row written inside its transaction.
+
+    ``decide`` calls ``record_decision`` and passes it the ``within`` callback it is given.
+    """
+    logged: list[int] = []
+
+    def within(repo: Repository, bundle: Json) -> None:
+        # The version is found by the new bundle's id (staged in this transaction, flushed by the query);
+        # its created_at is the decision's own clock reading, which the row then shares.
+        version, decided_at = repo.session.execute(
+            select(ResponseVersion.version, ResponseVersion.created_at).where(ResponseVersion.bundle_id == bundle["id"])
+        ).one()
+        logged.append(
+            log_action(
+                repo.session,
+                entry,
+                case_id=case_id,
+                reviewer_id=reviewer.id,
+                npi=reviewer.npi,
+                version=int(version),
+                now=decided_at,
+            )
+        )
+
     try:
-        bundle = decide()
+        bundle = decide(within)
     except DecisionError as exc:
         raise ActionError(str(exc)) from exc
-    with service.db.write() as session:
-        # The version is found by the bundle's id, not read off the case: another writer may have
-        # moved the case on since record_decision committed.
-        version = session.scalars(
-            select(ResponseVersion.version).where(ResponseVersion.bundle_id == bundle["id"])
-        ).one()
-        action_id, _ = log_action(
-            session,
-            entry,
-            case_id=case_id,
-            reviewer_id=reviewer.id,
-            npi=reviewer.npi,
-            version=int(version),
-            now=service.clock(),
-        )
-    return Recorded(action_id, entry.action, entry.review_action, bundle)
+    return Recorded(logged[0], entry.action, entry.review_action, bundle)
 
 
 @dataclass
@@ -169,7 +180,7 @@ def _publish(
     bundle = service.publish_review_version(
         opened.repo, opened.case, opened.request, opened.results, reviewer_npi=npi, now=now
     )
-    action_id, _ = log_action(
+    action_id = log_action(
         opened.repo.session,
         entry,
         case_id=opened.case.id,
@@ -216,15 +227,14 @@ def approve(
         reviewer,
         case_id,
         entry,
-        lambda: service.record_decision(case_id, approve=True, reviewer_npi=npi, reason=reason.strip(), window=window),
+        lambda within: service.record_decision(
+            case_id, approve=True, reviewer_npi=npi, reason=reason.strip(), window=window, within=within
+        ),
     )
 
 
 def denial_reason(reason: str, criterion: str, policy_words: str, reason_code: str, reason_code_text: str) -> str:
-    """The reason a denial records and sends: the reviewer's words, the policy's words and the reason code.
-
-    :func:`priorauth.review.recovery.parse_denial_reason` reads it back; change both together.
-    """
+    """The reason a denial records and sends: the reviewer's words, the policy's words and the reason code."""
     words = f' Policy criterion {criterion}: "{policy_words.strip()}"' if policy_words.strip() else ""
     return f"{reason.strip()}{words} (reason code {reason_code}: {reason_code_text})"
 
@@ -263,13 +273,14 @@ def deny(
         reviewer,
         case_id,
         entry,
-        lambda: service.record_decision(
+        lambda within: service.record_decision(
             case_id,
             approve=False,
             reviewer_npi=npi,
             reason=note_reason,
             criterion=criterion.strip(),
             reason_code=reason_code,
+            within=within,
         ),
     )
 

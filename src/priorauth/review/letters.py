@@ -98,8 +98,8 @@ def ensure_letter(
 ) -> Issued | None:
     """The letter of a review action: the stored one, else a new one made from the stored decision.
 
-    Called right after an action and again by the recovery for an action whose letter was never
-    stored, so it must be idempotent: one letter per action. The PDF is rendered outside any
+    Called right after an action and again by :func:`complete_letters` for an action whose letter was
+    never stored, so it must be idempotent: one letter per action. The PDF is rendered outside any
     transaction (it takes a while); the insert re-checks under the case row lock, and a concurrent
     caller that lost the race keeps the letter already stored. The case is shown as it stood at the
     action's response version. None when the action, its case or its reviewer is gone.
@@ -156,3 +156,37 @@ def store_letter(session: Session, facts: LetterFacts, pdf: bytes) -> int:
     session.add(row)
     session.flush()
     return int(row.id)
+
+
+def complete_letters(
+    db: Database,
+    env: Environment,
+    settings: ReviewSettings,
+    registry: Callable[[], PolicyRegistry | None],
+    case_id: str,
+    *,
+    now: datetime,
+) -> list[Issued]:
+    """Make the letters a case's review actions are missing; returns those this call made.
+
+    The ``review_action`` row is committed with its decision, but the letter is rendered after the
+    commit, so a crash in between leaves a row without a letter. This runs when the case page opens
+    (one indexed query when nothing is missing), so the reviewer who reloads sees the letter.
+    """
+    with db.read() as session:
+        unlettered = list(
+            session.scalars(
+                select(ReviewAction.id)
+                .where(
+                    ReviewAction.case_id == case_id,
+                    ~select(ReviewLetter.id).where(ReviewLetter.action_id == ReviewAction.id).exists(),
+                )
+                .order_by(ReviewAction.id)
+            )
+        )
+    made = []
+    for action_id in unlettered:
+        issued = ensure_letter(db, env, settings, registry, action_id, issued=now)
+        if issued is not None and issued.created:
+            made.append(issued)
+    return made

@@ -14,7 +14,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from sqlalchemy import select
 
 from priorauth.policy.registry import PolicyRegistry
-from priorauth.review import accounts, actions, letters, recovery
+from priorauth.review import accounts, actions, letters
 from priorauth.review.casefile import OUTCOME_LABELS, CaseView, case_view, queue_lines
 from priorauth.review.models import AuditEvent, Reviewer, ReviewLetter
 from priorauth.review.settings import ReviewSettings
@@ -241,13 +241,18 @@ def case_page(request: Request, case_id: str, done: str = "", error: str = "") -
     if who is None:
         return _to_login(request)
     state = _state(request)
-    # A decision whose review_action row or letter was lost to a crash is completed here, before the
-    # page is read, so the reviewer who reloads sees it whole (see priorauth.review.recovery).
-    for event, detail in recovery.complete_case(
+    # A letter lost to a crash after its decision committed is made here, before the page is read,
+    # so the reviewer who reloads sees it (see priorauth.review.letters.complete_letters).
+    for issued in letters.complete_letters(
         state.db, _env(request), _settings(request), lambda: _registry(request), case_id, now=state.clock()
     ):
         accounts.record_audit(
-            state.db, now=state.clock(), event=event, reviewer=who.reviewer, case_id=case_id, detail=detail
+            state.db,
+            now=state.clock(),
+            event="letter_generated",
+            reviewer=who.reviewer,
+            case_id=case_id,
+            detail=f"{issued.kind} letter {issued.letter_id} (completed late)",
         )
     view, names = _load_case(request, case_id)
     if view is None:

@@ -588,12 +588,19 @@ class DecisionService:
         sequences: Sequence[int] | None = None,
         window: tuple[date, date] | None = None,
         reason_code: str | None = None,
+        within: Callable[[Repository, Json], None] | None = None,
     ) -> Json:
         """A clinical reviewer's final decision on a pended request (case or request id).
 
         Writes a new determination per pended item (linked to the engine's), a new ClaimResponse
         version, and one outbox message per matching subscription, in one transaction. Returns the
         new response Bundle.
+
+        ``within``, when given, is called inside that same transaction right after the new response
+        version is staged, with the repository and the new response Bundle. It lets a caller (the
+        reviewer workbench) write its own rows about the decision atomically with it: either the
+        decision and the caller's rows are all committed, or none is. An exception it raises rolls
+        the whole decision back and propagates.
         """
         if not reviewer_npi.isdigit() or len(reviewer_npi) != 10:
             raise DecisionError("a reviewer NPI is 10 digits")
@@ -658,6 +665,8 @@ class DecisionService:
                 )
                 self.metrics.items.labels(result.review_action, "reviewer").inc()
             bundle = self.publish_review_version(repo, case, request, results, reviewer_npi=reviewer_npi, now=now)
+            if within is not None:
+                within(repo, bundle)
         return bundle
 
     def publish_review_version(
