@@ -49,7 +49,7 @@ def check_auth_binding(settings: Settings) -> None:
 def _warm_up() -> None:
     """Build the note pipeline, then freeze what start-up allocated out of the garbage collector's sight.
 
-    spaCy, SQLAlchemy and the policy data leave about a million long-lived objects; every full
+    spaCy, SQLAlchemy and the policy data leave about 260,000 long-lived objects; every full
     collection walked them all, which made the latency tail (p99 of even the parse-only endpoint was
     ~160 ms at concurrency 8, ~10 ms frozen) and cost ~1.5 ms of CPU a request.
     """
