@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -31,25 +32,17 @@ class EarlierApproval:
     window_end: date | None
 
 
+@functools.cache
 def _column_keys(table: Any) -> tuple[str, ...]:
-    keys: tuple[str, ...] | None = _COLUMN_KEYS.get(table)
-    if keys is None:
-        keys = _COLUMN_KEYS[table] = tuple(c.key for c in table.columns)
-    return keys
+    return tuple(c.key for c in table.columns)
 
 
-_COLUMN_KEYS: dict[Any, tuple[str, ...]] = {}
-_INSERTS: dict[Any, Any] = {}
-
-
+@functools.cache
 def _insert_of(table: Any) -> Any:
-    statement = _INSERTS.get(table)
-    if statement is None:
-        statement = _INSERTS[table] = insert(table)
-    return statement
+    return insert(table)
 
 
-# Statements on the $submit path are built once: constructing a select() per call cost more CPU than
+# Statements on the $submit path (these and the inserts above) are built once: constructing a select() per call cost more CPU than
 # running it (SQLAlchemy still caches the compiled form).
 _D = DeterminationRecord.__table__.c
 _APPROVALS = (
