@@ -285,43 +285,51 @@ class DecisionService:
         status = _case_status(items, errors)
         cause = "submit" if prior_case is None else ("cancel" if status == "cancelled" else "update")
 
-        received = ReceivedRequest(
-            id=request_id,
-            received_at=now,
-            operation="submit",
-            org=org,
-            client_id=prepared.client_id,
-            content_type=prepared.content_type,
-            body=body,
-            truncated=False,
-            http_status=200,
-            request_date=as_of,
-            case_id=case_id,
-            claim_system=claim_system,
-            claim_value=claim_value,
-        )
-        records = [self._record(item, case_id, request_id, as_of, member_id, now, tracking) for item in decided]
+        # Rows as column dicts, inserted without ORM instances (see Repository.insert_values).
+        received = {
+            "id": request_id,
+            "received_at": now,
+            "operation": "submit",
+            "org": org,
+            "client_id": prepared.client_id,
+            "content_type": prepared.content_type,
+            "body": body,
+            "truncated": False,
+            "http_status": 200,
+            "outcome": None,
+            "request_date": as_of,
+            "case_id": case_id,
+            "claim_system": claim_system,
+            "claim_value": claim_value,
+        }
+        records = [
+            (DeterminationRecord, self._record(item, case_id, request_id, as_of, member_id, now, tracking))
+            for item in decided
+        ]
         with self.db.write() as session:
             repo = Repository(session)
-            # Core inserts: the ORM unit of work (cycle detection on the self-referencing determination
-            # table) cost more than the statements themselves on this hot path.
-            repo.insert(received)
-            repo.insert(*(_note_row(note, request_id, now) for note in prepared.notes))
+            repo.insert_values(
+                (ReceivedRequest, received),
+                *((NoteExtractionRecord, _note_row(n, request_id, now)) for n in prepared.notes),
+            )
             if prior_case is None:
                 version = 1
-                repo.insert(
-                    Case(
-                        id=case_id,
-                        org=org,
-                        first_request_id=request_id,
-                        last_request_id=request_id,
-                        claim_system=claim_system,
-                        claim_value=claim_value,
-                        member_id=member_id,
-                        status=status,
-                        version=version,
-                        created_at=now,
-                        updated_at=now,
+                repo.insert_values(
+                    (
+                        Case,
+                        {
+                            "id": case_id,
+                            "org": org,
+                            "first_request_id": request_id,
+                            "last_request_id": request_id,
+                            "claim_system": claim_system,
+                            "claim_value": claim_value,
+                            "member_id": member_id,
+                            "status": status,
+                            "version": version,
+                            "created_at": now,
+                            "updated_at": now,
+                        },
                     )
                 )
             else:
@@ -333,17 +341,20 @@ class DecisionService:
                 locked.updated_at = now
                 version = locked.version
                 session.flush()
-            repo.insert(*records)
-            repo.insert(
-                ResponseVersion(
-                    case_id=case_id,
-                    version=version,
-                    request_id=request_id,
-                    cause=cause,
-                    bundle=text,
-                    bundle_id=bundle["id"],
-                    created_at=now,
-                )
+            repo.insert_values(
+                *records,
+                (
+                    ResponseVersion,
+                    {
+                        "case_id": case_id,
+                        "version": version,
+                        "request_id": request_id,
+                        "cause": cause,
+                        "bundle": text,
+                        "bundle_id": bundle["id"],
+                        "created_at": now,
+                    },
+                ),
             )
         self.metrics.requests.labels("submit", "200").inc()
         for item in decided:
@@ -476,41 +487,42 @@ class DecisionService:
         member_id: str | None,
         now: datetime,
         tracking: str,
-    ) -> DeterminationRecord:
+    ) -> dict[str, Any]:
+        """The determination row's columns for one decided item."""
         det = item.determination
         prev = item.previous
         result = item.result
-        return DeterminationRecord(
-            case_id=case_id,
-            request_id=request_id,
-            item_sequence=item.sequence,
-            previous_id=prev.id if prev is not None else None,
-            decided_by="engine"
+        return {
+            "case_id": case_id,
+            "request_id": request_id,
+            "item_sequence": item.sequence,
+            "previous_id": prev.id if prev is not None else None,
+            "decided_by": "engine"
             if item.decided_by == "carried" and prev is None
             else (prev.decided_by if item.decided_by == "carried" and prev is not None else item.decided_by),
-            reviewer_npi=prev.reviewer_npi if item.decided_by == "carried" and prev is not None else None,
-            reason=(
+            "reviewer_npi": prev.reviewer_npi if item.decided_by == "carried" and prev is not None else None,
+            "reason": (
                 prev.reason
                 if item.decided_by == "carried" and prev is not None
                 else (det.summary if det is not None else None)
             ),
-            policy_id=det.policy_id if det else (prev.policy_id if prev else None),
-            policy_version=det.policy_version if det else (prev.policy_version if prev else None),
-            policy_hash=det.policy_hash if det else (prev.policy_hash if prev else None),
-            engine_version=det.engine_version if det else (prev.engine_version if prev else None),
-            request_date=as_of,
-            line_of_business=det.line_of_business if det else (prev.line_of_business if prev else None),
-            outcome=item.outcome,
-            review_action=result.review_action,
-            auth_number=result.auth_number,
-            window_start=result.window[0] if result.window else None,
-            window_end=result.window[1] if result.window else None,
-            member_id=member_id,
-            trace=dumps(det.to_dict()) if det is not None else (prev.trace if prev else None),
-            notes=dumps(list(result.notes)),
-            tracking_number=tracking if result.review_action == "A4" else None,
-            created_at=now,
-        )
+            "policy_id": det.policy_id if det else (prev.policy_id if prev else None),
+            "policy_version": det.policy_version if det else (prev.policy_version if prev else None),
+            "policy_hash": det.policy_hash if det else (prev.policy_hash if prev else None),
+            "engine_version": det.engine_version if det else (prev.engine_version if prev else None),
+            "request_date": as_of,
+            "line_of_business": det.line_of_business if det else (prev.line_of_business if prev else None),
+            "outcome": item.outcome,
+            "review_action": result.review_action,
+            "auth_number": result.auth_number,
+            "window_start": result.window[0] if result.window else None,
+            "window_end": result.window[1] if result.window else None,
+            "member_id": member_id,
+            "trace": dumps(det.to_dict()) if det is not None else (prev.trace if prev else None),
+            "notes": dumps(list(result.notes)),
+            "tracking_number": tracking if result.review_action == "A4" else None,
+            "created_at": now,
+        }
 
     # --- $inquire -----------------------------------------------------------------------------
     def inquire(
@@ -858,19 +870,19 @@ def _info_cancelled(item: Json) -> bool:
     )
 
 
-def _note_row(note: NoteRecord, request_id: str, now: datetime) -> NoteExtractionRecord:
+def _note_row(note: NoteRecord, request_id: str, now: datetime) -> dict[str, Any]:
     extraction = note.extraction
-    return NoteExtractionRecord(
-        request_id=request_id,
-        document=extraction.document,
-        attachment=extraction.attachment,
-        extractor_version=extraction.extractor_version,
-        ruleset_sha256=extraction.ruleset_sha256,
-        text_sha256=extraction.text_sha256,
-        written=note.written,
-        payload=dumps(note.to_dict()),
-        created_at=now,
-    )
+    return {
+        "request_id": request_id,
+        "document": extraction.document,
+        "attachment": extraction.attachment,
+        "extractor_version": extraction.extractor_version,
+        "ruleset_sha256": extraction.ruleset_sha256,
+        "text_sha256": extraction.text_sha256,
+        "written": note.written,
+        "payload": dumps(note.to_dict()),
+        "created_at": now,
+    }
 
 
 def plan_from_settings(settings: Settings) -> PlanConfig:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
+from anyio import to_thread
 from fastapi import Depends, HTTPException, Request
 from fastapi.responses import Response
 
@@ -16,7 +17,9 @@ FHIR_JSON = "application/fhir+json"
 _ACCEPTED_TYPES = ("application/fhir+json", "application/json", "application/json+fhir", "text/json")
 
 
-def get_state(request: Request) -> AppState:
+# The dependencies are coroutines: FastAPI runs a plain ``def`` dependency in its thread pool, a
+# thread hop (and a GIL hand-over) per dependency per request for what is an attribute read.
+async def get_state(request: Request) -> AppState:
     """The application's state object."""
     state: AppState = request.app.state.priorauth
     return state
@@ -29,7 +32,7 @@ class Unauthorized(HTTPException):
     """401 with an OperationOutcome body (handled in the app)."""
 
 
-def get_principal(request: Request, state: StateDep) -> Principal:
+async def get_principal(request: Request, state: StateDep) -> Principal:
     """The authenticated client, or an anonymous principal when ``PRIORAUTH_AUTH=off``."""
     if state.settings.auth == "off":
         return Principal(None, None)
@@ -37,7 +40,8 @@ def get_principal(request: Request, state: StateDep) -> Principal:
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token:
         raise Unauthorized(401, "a bearer token from POST /auth/token is required")
-    principal = state.tokens.check(token.strip(), state.clock())
+    # The token lookup reads the database: off the event loop.
+    principal = await to_thread.run_sync(state.tokens.check, token.strip(), state.clock())
     if principal is None:
         raise Unauthorized(401, "the bearer token is unknown or expired")
     return principal

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import bindparam, func, insert, select, update
+from sqlalchemy import bindparam, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from priorauth.store.models import (
@@ -19,6 +19,7 @@ from priorauth.store.models import (
     ResponseVersion,
     SubscriptionRecord,
 )
+from priorauth.store.statements import NotPrecompiledError, insert_rows, prepared_select
 
 
 @dataclass(frozen=True)
@@ -33,17 +34,12 @@ class EarlierApproval:
 
 
 @functools.cache
-def _column_keys(table: Any) -> tuple[str, ...]:
-    return tuple(c.key for c in table.columns)
-
-
-@functools.cache
 def _insert_of(table: Any) -> Any:
     return insert(table)
 
 
-# Statements on the $submit path (these and the inserts above) are built once: constructing a select() per call cost more CPU than
-# running it (SQLAlchemy still caches the compiled form).
+# The earlier-approvals query of the $submit path is built once and compiled once per dialect
+# (store/statements.py): constructing a select() per call cost more CPU than running it.
 _D = DeterminationRecord.__table__.c
 _APPROVALS = (
     select(_D.id, _D.case_id, _D.auth_number, _D.window_start, _D.window_end)
@@ -51,7 +47,8 @@ _APPROVALS = (
         _D.member_id == bindparam("member_id"),
         _D.policy_id == bindparam("policy_id"),
         # A6 is an approval for less than asked: still "receiving via our benefit" (II.A.1).
-        _D.review_action.in_(("A1", "A6")),
+        # (Two comparisons, not IN: an expanding IN parameter cannot be compiled once.)
+        or_(_D.review_action == "A1", _D.review_action == "A6"),
         _D.window_start.is_not(None),
     )
     .order_by(_D.id.desc())
@@ -70,21 +67,21 @@ class Repository:
         """Stage new rows."""
         self.session.add_all(rows)
 
-    def insert(self, *rows: object) -> None:
-        """INSERT transient model instances directly (no unit of work); None columns are left to defaults.
+    def insert_values(self, *rows: tuple[type[Any], dict[str, Any]]) -> None:
+        """INSERT ``(Model, {column: value})`` rows; absent columns are left to their defaults.
 
-        Rows of one table with the same columns go in one executemany.
+        The $submit path builds these dicts itself: constructing ORM instances only to read them back
+        cost more than the inserts. Rows of one table with the same columns go in one executemany.
         """
         batches: dict[tuple[Any, tuple[str, ...]], list[dict[str, Any]]] = {}
-        for row in rows:
-            table = type(row).__table__  # type: ignore[attr-defined]
-            values = {key: value for key in _column_keys(table) if (value := getattr(row, key, None)) is not None}
-            batches.setdefault((table, tuple(values)), []).append(values)
+        for model, values in rows:
+            batches.setdefault((model.__table__, tuple(values)), []).append(values)
         connection = self.session.connection()
-        for (table, _keys), params in batches.items():
-            # A Core insert on the Table (not the ORM-enabled insert(Model)) skips the ORM's bulk
-            # persistence machinery, which dominated the $submit write path.
-            connection.execute(_insert_of(table), params if len(params) > 1 else params[0])
+        for (table, keys), params in batches.items():
+            try:
+                insert_rows(connection, table, keys, params)
+            except NotPrecompiledError:
+                connection.execute(_insert_of(table), params)
 
     def flush(self) -> None:
         """Send staged rows (needed before rows that reference their generated ids)."""
@@ -147,8 +144,12 @@ class Repository:
 
     def approvals(self, member_id: str, policy_id: str, limit: int = 20) -> Sequence[EarlierApproval]:
         """Our approvals (A1, or A6 for less than asked) for a member under a policy, newest first."""
-        params = {"member_id": member_id, "policy_id": policy_id, "limit": limit}
-        return [EarlierApproval(*row) for row in self.session.connection().execute(_APPROVALS, params)]
+        connection = self.session.connection()
+        query = prepared_select(_APPROVALS, connection.dialect)
+        return [
+            EarlierApproval(*row)
+            for row in query.rows(connection, member_id=member_id, policy_id=policy_id, limit=limit)
+        ]
 
     # --- subscriptions and outbox -------------------------------------------------------------
     def subscription(self, subscription_id: str) -> SubscriptionRecord | None:
