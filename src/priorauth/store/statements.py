@@ -17,6 +17,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Table, insert
 from sqlalchemy.engine import Dialect
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.sql import Select
 
 Processor = Callable[[Any], Any] | None
@@ -68,12 +69,22 @@ def insert_rows(connection: Connection, table: Table, keys: tuple[str, ...], row
     """INSERT ``rows`` (each with exactly ``keys``) into ``table`` in the connection's transaction."""
     prepared = _prepared_insert(table, keys, connection.dialect)
     params: list[Any] = [prepared.parameters(row) for row in rows]
+    _run(connection, prepared.sql, params)
+
+
+def _run(connection: Connection, sql: str, params: list[Any]) -> list[Any] | None:
+    """Execute on the driver's cursor (fetching when the statement returns rows); driver errors are
+    raised as SQLAlchemy's own (IntegrityError, OperationalError, ...), as Core would."""
+    dbapi_error: type[Exception] = connection.dialect.loaded_dbapi.Error
     cursor = connection.connection.cursor()
     try:
         if len(params) == 1:
-            cursor.execute(prepared.sql, params[0])
+            cursor.execute(sql, params[0])
         else:
-            cursor.executemany(prepared.sql, params)
+            cursor.executemany(sql, params)
+        return list(cursor.fetchall()) if cursor.description is not None else None
+    except dbapi_error as exc:
+        raise DBAPIError.instance(sql, params, exc, dbapi_error) from exc
     finally:
         cursor.close()
 
@@ -97,12 +108,7 @@ class PreparedSelect:
         params: tuple[Any, ...] | dict[str, Any] = (
             tuple(bound) if self.positional else dict(zip(self.names, bound, strict=True))
         )
-        cursor = connection.connection.cursor()
-        try:
-            cursor.execute(self.sql, params)
-            fetched: Iterable[Sequence[Any]] = cursor.fetchall()
-        finally:
-            cursor.close()
+        fetched: Iterable[Sequence[Any]] = _run(connection, self.sql, [params]) or []
         results = self.results
         return [tuple(v if p is None or v is None else p(v) for p, v in zip(results, r, strict=True)) for r in fetched]
 
