@@ -181,3 +181,33 @@ def test_utc_is_what_sqlite_stores(sqlite_url: str) -> None:
         assert str(raw).startswith(SENT.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S"))
     finally:
         db.dispose()
+
+
+@pytest.mark.postgres
+def test_an_update_on_postgres_versions_the_case_through_the_joined_session(pg_url: str) -> None:
+    """The $submit write runs on a Core connection; an update's row lock and version bump go through
+    the ORM session joined to that same transaction."""
+    from service_helpers import PAS_REQUESTS
+
+    from priorauth.service.decisions import DecisionService
+    from priorauth.service.settings import load_settings
+
+    upgrade(pg_url)
+    service = DecisionService(open_database(pg_url), load_settings(database_url=pg_url, today="2026-03-02"))
+    try:
+        first = service.submit(
+            (PAS_REQUESTS / "ig-pas221_Bundle-HomecareAuthorizationBundleExample.json").read_bytes(), org=None
+        )
+        update = service.submit(
+            (PAS_REQUESTS / "ig-pas221_Bundle-HomecareAuthorizationUpdateBundleExample.json").read_bytes(), org=None
+        )
+        assert update.case_id == first.case_id
+        with service.db.read() as session:
+            case = session.get(Case, first.case_id)
+            assert case is not None and case.version == 2 and case.last_request_id == update.request_id
+            rows = session.scalars(
+                select(DeterminationRecord).where(DeterminationRecord.case_id == first.case_id)
+            ).all()
+            assert sum(r.previous_id is not None for r in rows) == 2
+    finally:
+        service.db.dispose()

@@ -246,8 +246,7 @@ class DecisionService:
         now = self.clock()
         as_of = self.request_date(now)
         member_id = facts.member_id if facts is not None else None
-        with self.db.read() as session:
-            repo = Repository(session)
+        with self.db.read_connection() as connection, Repository.on(connection) as repo:
             prior_case = self._related_case(repo, request, org)
             prior_dets = repo.current_determinations(prior_case.id) if prior_case else {}
             decided = self._decide_items(repo, request, facts, as_of, member_id, prior_case, prior_dets)
@@ -306,8 +305,7 @@ class DecisionService:
             (DeterminationRecord, self._record(item, case_id, request_id, as_of, member_id, now, tracking))
             for item in decided
         ]
-        with self.db.write() as session:
-            repo = Repository(session)
+        with self.db.write_connection() as connection, Repository.on(connection) as repo:
             repo.insert_values(
                 (ReceivedRequest, received),
                 *((NoteExtractionRecord, _note_row(n, request_id, now)) for n in prepared.notes),
@@ -340,7 +338,7 @@ class DecisionService:
                 locked.last_request_id = request_id
                 locked.updated_at = now
                 version = locked.version
-                session.flush()
+                repo.session.flush()
             repo.insert_values(
                 *records,
                 (

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import bindparam, func, insert, or_, select, update
+from sqlalchemy import Connection, bindparam, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from priorauth.store.models import (
@@ -59,8 +60,37 @@ _APPROVALS = (
 class Repository:
     """Thin wrapper over a session; no business rules here."""
 
-    def __init__(self, session: Session) -> None:
-        self.session = session
+    def __init__(self, session: Session | None = None, *, connection: Connection | None = None) -> None:
+        if (session is None) == (connection is None):
+            raise TypeError("give a session or a connection")
+        self._session = session
+        self._connection = connection
+
+    @classmethod
+    @contextmanager
+    def on(cls, connection: Connection) -> Iterator[Repository]:
+        """A repository on a Core connection and its transaction; the ORM session some queries need
+        is made on first use, joined to that transaction, and closed at the end of the block."""
+        repo = cls(connection=connection)
+        try:
+            yield repo
+        finally:
+            if repo._session is not None:
+                repo._session.close()
+
+    @property
+    def session(self) -> Session:
+        """The ORM session (made on first use when the repository is on a connection)."""
+        if self._session is None:
+            # Joined to the connection's transaction (SQLAlchemy's default join mode): the block that
+            # began it commits or rolls it back, not the session.
+            self._session = Session(bind=self._connection, expire_on_commit=False)
+        return self._session
+
+    @property
+    def connection(self) -> Connection:
+        """The Core connection of the current transaction."""
+        return self._connection if self._connection is not None else self.session.connection()
 
     # --- requests and cases -------------------------------------------------------------------
     def add(self, *rows: object) -> None:
@@ -76,7 +106,7 @@ class Repository:
         batches: dict[tuple[Any, tuple[str, ...]], list[dict[str, Any]]] = {}
         for model, values in rows:
             batches.setdefault((model.__table__, tuple(values)), []).append(values)
-        connection = self.session.connection()
+        connection = self.connection
         for (table, keys), params in batches.items():
             try:
                 insert_rows(connection, table, keys, params)
@@ -144,7 +174,7 @@ class Repository:
 
     def approvals(self, member_id: str, policy_id: str, limit: int = 20) -> Sequence[EarlierApproval]:
         """Our approvals (A1, or A6 for less than asked) for a member under a policy, newest first."""
-        connection = self.session.connection()
+        connection = self.connection
         query = prepared_select(_APPROVALS, connection.dialect)
         return [
             EarlierApproval(*row)
