@@ -21,6 +21,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
+from anyio import to_thread
+
 from priorauth.crd.discovery import NEEDED_FOR_TARLATAMAB, PREFETCH_TYPES, SERVICES
 from priorauth.crd.fetch import fetch_missing, resolve_template
 from priorauth.dtr.common import ORDER_TYPES, Json, request_date, tarlatamab_match
@@ -459,7 +461,10 @@ async def answer(service_id: str, body: Any, as_of: date | None = None, authoriz
             uncovered.append(_ref_of(order))
             continue
         if any(order is m for m in matched):
-            actions.append(_tarlatamab_action(order, call, version, coverage_ref, as_of, authorize))
+            # Off the event loop: the decision reads facts and the notes, runs the engine and, mounted
+            # in the PAS service, reads and writes the database (about 10 ms of blocking otherwise).
+            action = await to_thread.run_sync(_tarlatamab_action, order, call, version, coverage_ref, as_of, authorize)
+            actions.append(action)
         else:
             actions.append(_other_action(order, coverage_ref, as_of))
     if matched:
