@@ -12,6 +12,7 @@ from datetime import date
 from typing import cast
 
 from priorauth.engine.context import EvalContext
+from priorauth.engine.evidence import Evidence
 from priorauth.engine.facts import RequestedDose
 from priorauth.engine.reconcile import Finding
 from priorauth.engine.truth import Truth
@@ -79,33 +80,49 @@ def _cycle_groups(placed: list[PlacedDose]) -> list[list[PlacedDose]]:
     return list(groups.values())
 
 
-_PLACEMENT = "dose.placement"
+@dataclass(frozen=True, slots=True)
+class _DoseReading:
+    """What every schedule phase reads of the requested doses: their evidence, how many lack an
+    amount, and (when all have one) their placement grouped by cycle."""
+
+    evidence: tuple[Evidence, ...]
+    unknown: int
+    undated: bool = False
+    groups: tuple[list[PlacedDose], ...] = ()
 
 
-def _placement(ctx: EvalContext) -> tuple[list[PlacedDose], list[list[PlacedDose]]]:
-    """The requested doses placed in cycles, and grouped by cycle: once per evaluation, since every
-    schedule phase (I.A.5.a.i and ii) reads the same placement."""
-    shared = ctx.shared.get(_PLACEMENT)
+_READING = "dose.reading"
+
+
+def _reading(ctx: EvalContext) -> _DoseReading:
+    """The dose reading, once per evaluation: I.A.5.a.i and I.A.5.a.ii (or II.A.3.a) share it."""
+    shared = ctx.shared.get(_READING)
     if shared is None:
-        placed = place_doses(ctx.facts.requested_doses, ctx.version.dosing, initial=ctx.path == "initial")
-        shared = (placed, _cycle_groups(placed))
-        ctx.shared[_PLACEMENT] = shared
-    return cast(tuple[list[PlacedDose], list[list[PlacedDose]]], shared)
+        doses = ctx.facts.requested_doses
+        evidence = tuple([d.evidence for d in doses])
+        unknown = len([d for d in doses if d.dose_mg is None])
+        if unknown:
+            shared = _DoseReading(evidence, unknown)
+        else:
+            placed = place_doses(doses, ctx.version.dosing, initial=ctx.path == "initial")
+            undated = any(p.cycle < 0 for p in placed)
+            shared = _DoseReading(evidence, 0, undated, tuple(_cycle_groups(placed)))
+        ctx.shared[_READING] = shared
+    return cast(_DoseReading, shared)
 
 
 def dose_schedule(spec: DoseScheduleCriterion, ctx: EvalContext) -> Finding:
     """Every requested dose of this phase within the schedule: size, count and total per cycle."""
-    doses = ctx.facts.requested_doses
     dosing = ctx.version.dosing
-    if not doses:
+    if not ctx.facts.requested_doses:
         return Finding(Truth.UNKNOWN, "no requested dosing schedule (dose and day) in the request")
-    evidence = tuple([d.evidence for d in doses])
-    unknown = [d for d in doses if d.dose_mg is None]
-    if unknown:
-        return Finding(Truth.UNKNOWN, f"{len(unknown)} requested dose(s) have no amount in mg", evidence)
-    placed, groups = _placement(ctx)
-    if any(p.cycle < 0 for p in placed):
+    reading = _reading(ctx)
+    evidence = reading.evidence
+    if reading.unknown:
+        return Finding(Truth.UNKNOWN, f"{reading.unknown} requested dose(s) have no amount in mg", evidence)
+    if reading.undated:
         return Finding(Truth.UNKNOWN, "requested doses have neither dates nor cycle days", evidence)
+    groups = reading.groups
     want_step_up = spec.phase == "cycle_1"
     max_mg = dosing.max_single_dose_mg
     problems: list[str] = []
