@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
-from typing import Literal
+from typing import Any, Literal
 
 from priorauth.engine.facts import Facts, PlanConfig
 from priorauth.policy.model import PolicyVersion
@@ -21,3 +21,6 @@ class EvalContext:
     version: PolicyVersion
     plan: PlanConfig
     path: Path = "initial"
+    # Results several criteria of this one evaluation read (e.g. the dose placement both schedule
+    # phases use), computed on first use. Per call, never global: the engine stays pure.
+    shared: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)

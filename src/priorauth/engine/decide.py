@@ -73,7 +73,9 @@ def _uses(node: Node, out: dict[str, str]) -> dict[str, str]:
         for child in node.children:
             _uses(child, out)
     else:
-        use = getattr(node, "use", None)
+        # The model's field values live in its __dict__; getattr(node, "use", None) on a model
+        # without the field raised inside pydantic's __getattr__, the slowest part of this walk.
+        use = vars(node).get("use")
         if use:
             out[node.id] = use
     return out

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from calendar import monthrange
 from datetime import date
 
 from dateutil.relativedelta import relativedelta
@@ -11,6 +12,16 @@ from priorauth.engine.determination import Window
 from priorauth.policy.model import LineOfBusiness, PolicyVersion
 
 LOB_NAMES = {"commercial": "Commercial", "marketplace": "Marketplace (HIM)", "medicaid": "Medicaid"}
+
+
+def add_months(start: date, months: int) -> date:
+    """``start + relativedelta(months=months)``: the same calendar month arithmetic (the day clamped
+    to the target month's length), without building a relativedelta on every decision."""
+    if type(months) is not int:
+        return start + relativedelta(months=months)  # relativedelta's own error for a non-integer
+    year, month0 = divmod(start.year * 12 + start.month - 1 + months, 12)
+    month = month0 + 1
+    return start.replace(year=year, month=month, day=min(start.day, monthrange(year, month)[1]))
 
 
 def window_start(as_of: date, service_start: date | None) -> date:
@@ -26,7 +37,7 @@ def approval_window(
     """The window for this version, path and line of business, and a note when the renewal date was unknown."""
     table = version.approval_duration.initial if path == "initial" else version.approval_duration.continued
     duration = table.for_lob(lob)
-    end = start + relativedelta(months=duration.months)
+    end = add_months(start, duration.months)
     inferred = " (inferred duration)" if table.inferred else ""
     basis = f"{LOB_NAMES[lob]}, {path}: {duration.months} months{inferred} under version {version.version}"
     note = None

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from priorauth.engine.context import EvalContext
 from priorauth.engine.criteria import clinical, continuation, dose
 from priorauth.engine.reconcile import Finding, with_answer
@@ -23,25 +26,28 @@ from priorauth.policy.model import (
 
 
 def _leaf(node: Node, ctx: EvalContext) -> Finding:
-    if isinstance(node, DiagnosisCriterion):
-        return clinical.diagnosis(node, ctx)
-    if isinstance(node, OncologistCriterion):
-        return clinical.oncologist(node, ctx)
-    if isinstance(node, AgeCriterion):
-        return clinical.age(node, ctx)
-    if isinstance(node, ProgressionAfterTherapyCriterion):
-        return clinical.progression_after_platinum(ctx)
-    if isinstance(node, DoseScheduleCriterion):
-        return dose.dose_schedule(node, ctx)
-    if isinstance(node, LiteratureSupportCriterion):
-        return dose.literature_support(ctx)
-    if isinstance(node, CurrentTherapyCriterion):
-        return continuation.current_therapy(node, ctx)
-    if isinstance(node, ResponseCriterion):
-        return continuation.response(ctx)
-    if isinstance(node, DoseIncreaseCriterion):
-        return dose.dose_increase(ctx)
+    check = _CHECKS.get(type(node))
+    if check is not None:
+        return check(node, ctx)
+    # A subclass of a criterion kind: the same checks, found by isinstance.
+    for kind, by_kind in _CHECKS.items():
+        if isinstance(node, kind):
+            return by_kind(node, ctx)
     raise TypeError(f"no check for criterion kind {type(node).__name__}")  # pragma: no cover
+
+
+# Leaf kind -> check, in the order the kinds were once tested with isinstance.
+_CHECKS: dict[type[Any], Callable[[Any, EvalContext], Finding]] = {
+    DiagnosisCriterion: clinical.diagnosis,
+    OncologistCriterion: clinical.oncologist,
+    AgeCriterion: clinical.age,
+    ProgressionAfterTherapyCriterion: lambda node, ctx: clinical.progression_after_platinum(ctx),
+    DoseScheduleCriterion: dose.dose_schedule,
+    LiteratureSupportCriterion: lambda node, ctx: dose.literature_support(ctx),
+    CurrentTherapyCriterion: continuation.current_therapy,
+    ResponseCriterion: lambda node, ctx: continuation.response(ctx),
+    DoseIncreaseCriterion: lambda node, ctx: dose.dose_increase(ctx),
+}
 
 
 def evaluate_node(node: Node, ctx: EvalContext) -> TraceNode:
@@ -55,10 +61,9 @@ def evaluate_node(node: Node, ctx: EvalContext) -> TraceNode:
             status = any_of(statuses)
         else:
             status = implies(statuses[0], statuses[1])
-        counts = {t: statuses.count(t) for t in Truth}
         reason = (
-            f"{counts[Truth.MET]} met, {counts[Truth.NOT_MET]} not met, {counts[Truth.UNKNOWN]} unknown "
-            f"({node.logic.replace('_', ' ')})"
+            f"{statuses.count(Truth.MET)} met, {statuses.count(Truth.NOT_MET)} not met, "
+            f"{statuses.count(Truth.UNKNOWN)} unknown ({node.logic.replace('_', ' ')})"
         )
         return TraceNode(
             criterion_id=node.id,

@@ -8,6 +8,9 @@ from typing import Any
 from priorauth.engine.evidence import Evidence, evidence_to_dict
 from priorauth.engine.truth import Truth
 
+# Truth.value through the enum's property costs more than a dict lookup, once per node.
+_STATUS_TEXT: dict[Truth, str] = {truth: truth.value for truth in Truth}
+
 
 @dataclass(frozen=True, slots=True)
 class TraceNode:
@@ -31,7 +34,7 @@ class TraceNode:
         """Plain-JSON form of the subtree."""
         data: dict[str, Any] = {
             "criterion_id": self.criterion_id,
-            "status": self.status.value,
+            "status": _STATUS_TEXT[self.status],
             "text": self.text,
             "reason": self.reason,
             "logic": self.logic,

@@ -38,7 +38,46 @@ class ReceivedBundle:
 
     def of_type(self, *types: str) -> list[tuple[str, Resource]]:
         """(reference, resource) for every entry of the given resource types, in bundle order."""
+        if len(types) == 1:
+            # The reader asks for one type at a time about ten times per request: index once.
+            return list(self._index().by_type.get(types[0], ()))
         return [(ref, r) for ref, r in self.entries if r.get("resourceType") in types]
+
+    def reference_for(self, resource: Resource) -> str:
+        """How evidence names an entry's resource (the first entry holding this very object)."""
+        ref = self._index().by_identity.get(id(resource))
+        if ref is None:
+            # Not an entry of this Bundle: fail as the linear scan this replaces does.
+            return next(r for r, res in self.entries if res is resource)
+        return ref
+
+    def _index(self) -> _EntryIndex:
+        # Built on first use and kept in the instance __dict__ (the dataclass is frozen, its entries
+        # never change). Two threads racing here build equal indexes; either may be kept.
+        index: _EntryIndex | None = self.__dict__.get("_entry_index")
+        if index is None:
+            index = _EntryIndex.of(self.entries)
+            self.__dict__["_entry_index"] = index
+        return index
+
+
+@dataclass(frozen=True, slots=True)
+class _EntryIndex:
+    """Entries by resource type (bundle order) and by object identity (first entry wins)."""
+
+    by_type: dict[str, list[tuple[str, Resource]]]
+    by_identity: dict[int, str]
+
+    @classmethod
+    def of(cls, entries: tuple[tuple[str, Resource], ...]) -> _EntryIndex:
+        by_type: dict[str, list[tuple[str, Resource]]] = {}
+        by_identity: dict[int, str] = {}
+        for ref, resource in entries:
+            kind = resource.get("resourceType")
+            if isinstance(kind, str):
+                by_type.setdefault(kind, []).append((ref, resource))
+            by_identity.setdefault(id(resource), ref)
+        return cls(by_type, by_identity)
 
 
 def reference_of(resource: Resource, full_url: str | None) -> str:

@@ -80,7 +80,7 @@ def coverage_of(bundle: ReceivedBundle) -> tuple[str, Resource] | None:
     for entry in ordered:
         target = bundle.resolve(_ref(entry.get("coverage")))
         if target is not None and target.get("resourceType") == "Coverage":
-            return next(r for r, res in bundle.entries if res is target), target
+            return bundle.reference_for(target), target
     covs = bundle.of_type("Coverage")
     return covs[0] if covs else None
 
@@ -170,34 +170,32 @@ def _answers(bundle: ReceivedBundle) -> list[Answer]:
     return found
 
 
+def _dose_mg(dose_and_rate: Any) -> float | None:
+    """The mg amount of a dosage's doseAndRate: the last mg doseQuantity wins (as FHIR lists them)."""
+    mg: float | None = None
+    for rate in dose_and_rate:
+        quantity = rate.get("doseQuantity") if isinstance(rate, dict) else None
+        if isinstance(quantity, dict) and str(quantity.get("code") or quantity.get("unit", "")).lower() == "mg":
+            value = quantity.get("value")
+            mg = float(value) if isinstance(value, (int, float)) else None
+    return mg
+
+
 def _requested_doses(ref: str, request: Resource) -> tuple[RequestedDose, ...]:
     doses: list[RequestedDose] = []
+    search = _CYCLE_DAY.search
     for index, dosage in enumerate(request.get("dosageInstruction", []) or []):
         if not isinstance(dosage, dict):
             continue
-        mg: float | None = None
-        for rate in dosage.get("doseAndRate", []) or []:
-            quantity = rate.get("doseQuantity") if isinstance(rate, dict) else None
-            if isinstance(quantity, dict) and str(quantity.get("code") or quantity.get("unit", "")).lower() == "mg":
-                value = quantity.get("value")
-                mg = float(value) if isinstance(value, int | float) else None
+        mg = _dose_mg(dosage.get("doseAndRate", []) or [])
         timing = as_dict(dosage.get("timing"))
         events = timing.get("event") or []
         on = parse_date(events[0]) if events else None
-        label = " ".join([concept_words(timing.get("code")), str(dosage.get("text", "")).lower()])
-        match = _CYCLE_DAY.search(label)
+        label = concept_words(timing.get("code")) + " " + str(dosage.get("text", "")).lower()
+        match = search(label)
         cycle, day = (int(match.group(1)), int(match.group(2))) if match else (None, None)
-        doses.append(
-            RequestedDose(
-                evidence=ResourceEvidence(
-                    ref, f"MedicationRequest.dosageInstruction[{index}]", str(dosage.get("text", mg))
-                ),
-                dose_mg=mg,
-                on=on,
-                cycle=cycle,
-                day=day,
-            )
-        )
+        evidence = ResourceEvidence(ref, f"MedicationRequest.dosageInstruction[{index}]", str(dosage.get("text", mg)))
+        doses.append(RequestedDose(evidence, mg, on, cycle, day))
     return tuple(doses)
 
 
@@ -207,13 +205,16 @@ def _items(
     items: list[RequestedItem] = []
     doses: dict[int, tuple[RequestedDose, ...]] = {}
     requested_ids: set[int] = set()
+    # Several items may name the same MedicationRequest: read its dosage instructions once.
+    read_doses: dict[int, tuple[RequestedDose, ...]] = {}
     claim_ref = bundle.entries[0][0]
+    ndc_system, rxnorm_system = codes.ndc_system, codes.rxnorm_system
     for index, item in enumerate(bundle.claim.get("item", [])):
         sequence = int(item.get("sequence", index + 1))
         product = item.get("productOrService")
         item_codes = tuple((str(c.get("system", "")), str(c.get("code", ""))) for c in codings(product))
-        ndcs = [code for system, code in item_codes if system == codes.ndc_system]
-        rxnorm = [code for system, code in item_codes if system == codes.rxnorm_system]
+        ndcs = [code for system, code in item_codes if system == ndc_system]
+        rxnorm = [code for system, code in item_codes if system == rxnorm_system]
         for reference in paths.evaluate("item.requested_service", item):
             request = bundle.resolve(reference)
             if request is None:
@@ -224,13 +225,16 @@ def _items(
             if medication is not None:
                 concept = medication.get("code")
             for coding in codings(concept):
-                if coding.get("system") == codes.ndc_system:
+                if coding.get("system") == ndc_system:
                     ndcs.append(str(coding.get("code")))
-                if coding.get("system") == codes.rxnorm_system:
+                if coding.get("system") == rxnorm_system:
                     rxnorm.append(str(coding.get("code")))
             if request.get("resourceType") == "MedicationRequest":
-                request_ref = next(r for r, res in bundle.entries if res is request)
-                doses[sequence] = _requested_doses(request_ref, request)
+                read = read_doses.get(id(request))
+                if read is None:
+                    read = _requested_doses(bundle.reference_for(request), request)
+                    read_doses[id(request)] = read
+                doses[sequence] = read
         quantity = as_dict(item.get("quantity"))
         value = quantity.get("value")
         period = as_dict(item.get("servicedPeriod"))
@@ -304,7 +308,7 @@ def extract_from(
         born = paths.evaluate("patient.birth_date", patient)
         birth = parse_date(born[0]) if born else None
         if birth:
-            pref = next(r for r, res in bundle.entries if res is patient)
+            pref = bundle.reference_for(patient)
             birth_evidence = ResourceEvidence(pref, "Patient.birthDate", birth.isoformat())
         if member_id is None:
             ids = paths.evaluate("patient.member_id", patient)

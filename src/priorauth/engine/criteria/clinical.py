@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from calendar import monthrange
 from datetime import date
 
 from dateutil.relativedelta import relativedelta
@@ -93,6 +94,11 @@ def oncologist(spec: OncologistCriterion, ctx: EvalContext) -> Finding:
 
 def age_on(birth: date, on: date) -> int:
     """Whole years of age on a date."""
+    if type(birth) is date and type(on) is date and on >= birth:
+        # What relativedelta(on, birth).years gives, without building one: a birthday on a day the
+        # month lacks (29 February) falls on the month's last day, as relativedelta clamps it.
+        anniversary_day = min(birth.day, monthrange(on.year, birth.month)[1])
+        return on.year - birth.year - ((on.month, on.day) < (birth.month, anniversary_day))
     return relativedelta(on, birth).years
 
 

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from typing import cast
 
 from priorauth.engine.context import EvalContext
+from priorauth.engine.evidence import Evidence
 from priorauth.engine.facts import RequestedDose
 from priorauth.engine.reconcile import Finding
 from priorauth.engine.truth import Truth
@@ -49,15 +51,19 @@ def place_doses(doses: tuple[RequestedDose, ...], dosing: Dosing, initial: bool)
     first_label = ordered[0].cycle if ordered else None
     base = first_label - 1 if first_label is not None and first_label > 1 else 0
     step_up = initial and base == 0
+    # Read once: pydantic attribute access per dose showed in profiles.
+    step_up_dose_mg = dosing.step_up_dose_mg
+    restart_allowed = dosing.restart_step_up_allowed
+    cycle_days = dosing.cycle_days
     for index, dose in enumerate(ordered):
-        small = dose.dose_mg is not None and dose.dose_mg <= dosing.step_up_dose_mg
-        if small and dosing.restart_step_up_allowed and (index > 0 or not step_up):
+        small = dose.dose_mg is not None and dose.dose_mg <= step_up_dose_mg
+        if small and restart_allowed and (index > 0 or not step_up):
             if index > 0:
                 segment += 1
             anchor, anchor_cycle, step_up, base = None, None, True, 0
         if dose.on is not None:
             anchor = anchor or dose.on
-            cycle = base + (dose.on - anchor).days // dosing.cycle_days
+            cycle = base + (dose.on - anchor).days // cycle_days
         elif dose.cycle is not None:
             anchor_cycle = dose.cycle if anchor_cycle is None else anchor_cycle
             cycle = base + dose.cycle - anchor_cycle
@@ -74,23 +80,54 @@ def _cycle_groups(placed: list[PlacedDose]) -> list[list[PlacedDose]]:
     return list(groups.values())
 
 
+@dataclass(frozen=True, slots=True)
+class _DoseReading:
+    """What every schedule phase reads of the requested doses: their evidence, how many lack an
+    amount, and (when all have one) their placement grouped by cycle."""
+
+    evidence: tuple[Evidence, ...]
+    unknown: int
+    undated: bool = False
+    groups: tuple[list[PlacedDose], ...] = ()
+
+
+_READING = "dose.reading"
+
+
+def _reading(ctx: EvalContext) -> _DoseReading:
+    """The dose reading, once per evaluation: I.A.5.a.i and I.A.5.a.ii (or II.A.3.a) share it."""
+    shared = ctx.shared.get(_READING)
+    if shared is None:
+        doses = ctx.facts.requested_doses
+        evidence = tuple([d.evidence for d in doses])
+        unknown = len([d for d in doses if d.dose_mg is None])
+        if unknown:
+            shared = _DoseReading(evidence, unknown)
+        else:
+            placed = place_doses(doses, ctx.version.dosing, initial=ctx.path == "initial")
+            undated = any(p.cycle < 0 for p in placed)
+            shared = _DoseReading(evidence, 0, undated, tuple(_cycle_groups(placed)))
+        ctx.shared[_READING] = shared
+    return cast(_DoseReading, shared)
+
+
 def dose_schedule(spec: DoseScheduleCriterion, ctx: EvalContext) -> Finding:
     """Every requested dose of this phase within the schedule: size, count and total per cycle."""
-    doses = ctx.facts.requested_doses
     dosing = ctx.version.dosing
-    if not doses:
+    if not ctx.facts.requested_doses:
         return Finding(Truth.UNKNOWN, "no requested dosing schedule (dose and day) in the request")
-    evidence = tuple(d.evidence for d in doses)
-    unknown = [d for d in doses if d.dose_mg is None]
-    if unknown:
-        return Finding(Truth.UNKNOWN, f"{len(unknown)} requested dose(s) have no amount in mg", evidence)
-    placed = place_doses(doses, dosing, initial=ctx.path == "initial")
-    if any(p.cycle < 0 for p in placed):
+    reading = _reading(ctx)
+    evidence = reading.evidence
+    if reading.unknown:
+        return Finding(Truth.UNKNOWN, f"{reading.unknown} requested dose(s) have no amount in mg", evidence)
+    if reading.undated:
         return Finding(Truth.UNKNOWN, "requested doses have neither dates nor cycle days", evidence)
+    groups = reading.groups
     want_step_up = spec.phase == "cycle_1"
+    max_mg = dosing.max_single_dose_mg
     problems: list[str] = []
     considered = 0
-    for group in _cycle_groups(placed):
+    for group in groups:
         if group[0].step_up_cycle != want_step_up:
             continue
         considered += len(group)
@@ -107,8 +144,8 @@ def dose_schedule(spec: DoseScheduleCriterion, ctx: EvalContext) -> Finding:
                 problems.append(f"{label} dose {number}: {mg:g} mg exceeds {slot.mg:g} mg (day {slot.day})")
         for item in group:
             mg = item.dose.dose_mg or 0.0
-            if mg > dosing.max_single_dose_mg:
-                problems.append(f"{label}: {mg:g} mg exceeds the {dosing.max_single_dose_mg:g} mg maximum dose")
+            if mg > max_mg:
+                problems.append(f"{label}: {mg:g} mg exceeds the {max_mg:g} mg maximum dose")
     if problems:
         return Finding(Truth.NOT_MET, "; ".join(dict.fromkeys(problems)), evidence)
     if considered == 0:
