@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 import re
 import string
 from collections.abc import Iterator
@@ -11,7 +12,7 @@ from typing import Any
 import pytest
 
 from priorauth.notes.pipeline import build_pipeline
-from priorauth.notes.prefilter import IGNORECASE_ASCII_EQUIVALENTS, Prefilter, fold, requirement
+from priorauth.notes.prefilter import IGNORECASE_ASCII_EQUIVALENTS, Prefilter, fold, match_starts, requirement
 from priorauth.notes.rules import CONTEXT_RULES, SECTION_RULES, TARGETS
 
 CORPUS = Path(__file__).parent / "corpus"
@@ -66,8 +67,8 @@ def test_requirements_are_read_from_the_patterns() -> None:
     assert requirement(re.compile(r"(?m)^[ \t]*(?:findings[ \t]*:)", re.I)).all_of == (("findings",), (":",))
     # Optional parts, look-arounds and classes require nothing.
     assert requirement(re.compile(r"(?<=\()limited(?=\))|(?:foo)?[ab]+", re.I)).all_of == ()
-    # A case-sensitive abbreviation still needs its letters, in any case.
-    assert requirement(re.compile(r"\b(?-i:EP)\b", re.I)).all_of == (("ep",),)
+    # A case-sensitive abbreviation is looked for as written.
+    assert requirement(re.compile(r"\b(?-i:EP)\b", re.I)).all_of == (("EP",),)
 
 
 @pytest.mark.parametrize("pattern", PATTERNS, ids=lambda p: p.pattern[:40])
@@ -76,6 +77,99 @@ def test_a_pattern_that_matches_is_never_skipped(pattern: re.Pattern[str]) -> No
     for text in TEXTS:
         if pattern.search(text):
             assert prefilter.may_match(text) == [True], text[:80]
+
+
+def _word_salad(seed: int, count: int) -> list[str]:
+    """Random texts made of the patterns' own literals, fragments of them and separators (adjacent and overlapping matches)."""
+    words = sorted(
+        {literal for pattern in PATTERNS for one_of in requirement(pattern).all_of for literal in one_of}
+        | {
+            "small cell",
+            "non-small cell",
+            "stage",
+            "disease",
+            "ES-SCLC",
+            "carbo/etop",
+            "PD-L1",
+            "EP",
+            "CE",
+            "ſclc",
+            "İV",
+        }
+    )
+    separators = [" ", "  ", "-", "/", "\n", ": ", ", ", "(", ")", "", ".", "\t", "[x] ", "radiation "]
+    generator = random.Random(seed)
+    texts = []
+    for _ in range(count):
+        parts = []
+        for _ in range(generator.randint(1, 40)):
+            word = generator.choice(words)
+            parts.append(word.upper() if generator.random() < 0.2 else word)
+            parts.append(generator.choice(separators))
+        texts.append("".join(parts))
+    return texts
+
+
+RANDOM_TEXTS = _word_salad(20260225, 300)
+
+
+def test_candidate_scan_finds_what_finditer_finds() -> None:
+    """Patterns scanned from their start literals yield the very matches ``finditer`` yields."""
+    assert sum(match_starts(pattern) is not None for pattern in PATTERNS) >= len(TARGETS) // 2
+    prefilter = Prefilter(PATTERNS)
+    found = 0
+    for text in [*RANDOM_TEXTS, *TEXTS]:
+        for pattern, finditer in zip(PATTERNS, prefilter.finditers(text), strict=True):
+            expected = [found.span() for found in pattern.finditer(text)]
+            assert [found.span() for found in finditer or ()] == expected, (pattern.pattern, text[:80])
+            found += len(expected)
+    assert found
+
+
+SYNTHETIC = [
+    re.compile(pattern, re.IGNORECASE)
+    for pattern in (
+        r"\b(?:progression|gress)\w*",  # one start literal inside another, not at its start
+        r"(?:ab)?cd(?:ef)+",  # an optional first group
+        r"(?<!x)\b(?:yz|yzz)\b",
+        r"(?m)^(?:head|he)\s*:",
+        r"(?-i:AB)c+",
+    )
+]
+
+
+def test_start_literals_of_synthetic_patterns() -> None:
+    assert [match_starts(pattern) for pattern in SYNTHETIC] == [
+        ("gress", "progression"),
+        ("ab", "cd"),
+        ("yz",),
+        ("he",),
+        ("ab",),
+    ]
+    generator = random.Random(7)
+    pieces = [
+        "progression",
+        "gress",
+        "pro",
+        "ab",
+        "AB",
+        "cd",
+        "ef",
+        "yz",
+        "yzz",
+        "x",
+        "head",
+        "he",
+        ":",
+        " ",
+        "\n",
+        "c",
+    ]
+    prefilter = Prefilter(SYNTHETIC)
+    for _ in range(500):
+        text = "".join(generator.choice(pieces) for _ in range(generator.randint(0, 30)))
+        for pattern, finditer in zip(SYNTHETIC, prefilter.finditers(text), strict=True):
+            assert [m.span() for m in finditer or ()] == [m.span() for m in pattern.finditer(text)], (pattern, text)
 
 
 def test_prefilter_skips_most_target_patterns_on_a_short_note() -> None:
@@ -102,7 +196,7 @@ def test_filtered_matchers_find_the_same_matches_as_unfiltered_ones(component: s
     regex = getattr(nlp.get_pipe(component), attribute)._MedspacyMatcher__regex_matcher
     assert regex.prefilter().size == sum(len(patterns) for patterns in regex._patterns.values())
     found = 0
-    for text in TEXTS:
+    for text in [*TEXTS, *RANDOM_TEXTS]:
         doc = nlp.make_doc(text)
         expected = _unfiltered(regex, doc)
         assert regex(doc) == expected
