@@ -202,3 +202,14 @@ def test_filtered_matchers_find_the_same_matches_as_unfiltered_ones(component: s
         assert regex(doc) == expected
         found += len(expected)
     assert found
+
+
+def test_date_shortcut_drops_no_date() -> None:
+    """``find_dates`` skips texts without "/" or four digits; the full regex finds nothing in them either."""
+    from priorauth.notes.dates import _DATE_RE, _parse, find_dates
+
+    samples = ["March 14, 2025", "14 Mar 2025", "3/14/25", "03/2025", "2025-03-14", "Mar 25", "C1D8 on 3.14.25"]
+    lines = [line for text in TEXTS for line in text.splitlines()]
+    for text in [*samples, *lines, *RANDOM_TEXTS]:
+        expected = [m.group(0) for m in _DATE_RE.finditer(text) if _parse(m) is not None]
+        assert [d.text for d in find_dates(text)] == expected
