@@ -86,13 +86,14 @@ def _register_sentence_component() -> None:
         # Tokens tile the text: a token's whitespace runs to the next token (or the end).
         spaces = [text[end:first] for end, first in zip(ends, firsts[1:], strict=False)]
         spaces.append(text[ends[-1] :])
-        starts = numpy.full(len(texts), -1, dtype="int64")
-        for index in range(len(texts)):
-            if index == 0 or _is_sentence_start(
-                texts[index - 1], texts[index - 2] if index > 1 else "", spaces[index - 1], texts[index]
-            ):
-                starts[index] = 1
-        doc.from_array([SENT_START], starts.astype("uint64"))  # type: ignore[arg-type]
+        # A Python list, made an array once: item assignment into a numpy array is slow per element.
+        starts = [1] + [
+            1
+            if _is_sentence_start(texts[index - 1], texts[index - 2] if index > 1 else "", spaces[index - 1], text_)
+            else -1
+            for index, text_ in enumerate(texts[1:], start=1)
+        ]
+        doc.from_array([SENT_START], numpy.array(starts, dtype="int64").astype("uint64"))  # type: ignore[arg-type]
         return doc
 
 
