@@ -84,8 +84,15 @@ def _parse(match: re.Match[str]) -> tuple[date, Precision] | None:
     return _build(int(groups["dy"]), _MONTHS[groups["dname"][:3].lower()], int(groups["dd"]))
 
 
+#: Every form above has a "/" or four digits in a row (the same ``\d``); a text with neither has no
+#: date. ~10x cheaper than ``_DATE_RE``, which tries its five alternatives at every word boundary.
+_FOUR_DIGITS = re.compile(r"\d\d\d\d")
+
+
 def find_dates(text: str) -> tuple[DateMention, ...]:
     """Every date written in ``text``, in order."""
+    if "/" not in text and not _FOUR_DIGITS.search(text):
+        return ()
     found: list[DateMention] = []
     for match in _DATE_RE.finditer(text):
         parsed = _parse(match)

@@ -14,7 +14,7 @@ from typing import Any
 
 from priorauth.notes.dates import DateMention, find_dates, nearest_date
 from priorauth.notes.model import Mention, NoteExtraction
-from priorauth.notes.pipeline import build_pipeline
+from priorauth.notes.pipeline import run_pipeline
 from priorauth.notes.rules import (
     CONTEXT_CATEGORY_TO_MODIFIER,
     EXTRACTOR_VERSION,
@@ -147,8 +147,7 @@ def _token_end(doc: Any, token_index: int) -> int:
 
 def extract_note(text: str, document: str, attachment: int = 0) -> NoteExtraction:
     """Every mention in ``text`` (plain text), with offsets into ``text`` itself."""
-    nlp = build_pipeline()
-    doc = nlp(text)
+    doc = run_pipeline(text)
     raw = [
         RawSection(
             category=str(section.category),
