@@ -24,6 +24,7 @@ from priorauth.review import mount as mount_review
 from priorauth.service.decisions import DecisionService, utcnow
 from priorauth.service.deps import outcome_response
 from priorauth.service.metrics import Metrics
+from priorauth.service.pool import DecisionPool
 from priorauth.service.routes import ops, pas, reads, subscriptions
 from priorauth.service.settings import Settings, is_loopback
 from priorauth.service.state import AppState
@@ -108,11 +109,16 @@ def create_app(
                 on_result=lambda result: metrics.notifications.labels(result).inc(),
             )
             state.worker.start()
+        if settings.decision_processes:
+            state.pool = DecisionPool(settings, settings.decision_processes)
+            await state.pool.start()
         app.state.priorauth = state
         log.info("priorauth serving on %s (database %s)", settings.base_url, db.dialect)
         try:
             yield
         finally:
+            if state.pool is not None:
+                state.pool.close()
             if state.worker is not None:
                 state.worker.stop()
             db.dispose()

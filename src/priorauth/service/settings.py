@@ -40,6 +40,9 @@ class Settings(BaseSettings):
     # only add switching (measured: 40 threads cost ~20% more CPU a request than 2). Run more
     # processes (``serve --workers N``) for more cores.
     decision_threads: int = Field(default=2, ge=1, le=64)
+    # Deciding processes behind this HTTP process (0: decide in its threads). One per core spreads
+    # $submit/$inquire request by request, where --workers spreads connections (service/pool.py).
+    decision_processes: int = Field(default=0, ge=0, le=64)
     # Plan configuration the policy defers to.
     not_on_formulary: list[Literal["commercial", "marketplace", "medicaid"]] = Field(default_factory=list)
     medicaid_state_overrides: dict[str, str] = Field(default_factory=dict)

@@ -12,6 +12,7 @@ from priorauth.auth.tokens import TokenService
 from priorauth.notify.worker import DeliveryWorker
 from priorauth.service.decisions import DecisionService
 from priorauth.service.metrics import Metrics
+from priorauth.service.pool import DecisionPool
 from priorauth.service.settings import Settings
 from priorauth.store.db import Database
 
@@ -30,3 +31,5 @@ class AppState:
     # Bounds the threads running DecisionService work (settings.decision_threads); made at start-up,
     # inside the event loop.
     decision_limiter: CapacityLimiter | None = None
+    # Deciding processes (settings.decision_processes > 0), else decisions run in this process.
+    pool: DecisionPool | None = None

@@ -35,16 +35,20 @@ async def _operation(request: Request, state: StateDep, who: PrincipalDep, opera
         )
         answer = await to_thread.run_sync(reject, limiter=state.decision_limiter)
     else:
-        service = state.decisions.submit if operation == "submit" else state.decisions.inquire
-        call = partial(
-            service,
-            body,
-            org=who.org,
-            client_id=who.client_id,
-            content_type=content_type,
-            base_url=fhir_base(request, state),
-        )
-        answer = await to_thread.run_sync(call, limiter=state.decision_limiter)
+        options = {
+            "org": who.org,
+            "client_id": who.client_id,
+            "content_type": content_type,
+            "base_url": fhir_base(request, state),
+        }
+        pooled = None
+        if state.pool is not None:
+            pooled = await state.pool.decide(operation, body, state.metrics, **options)
+        if pooled is not None:
+            answer = pooled
+        else:
+            service = state.decisions.submit if operation == "submit" else state.decisions.inquire
+            answer = await to_thread.run_sync(partial(service, body, **options), limiter=state.decision_limiter)
     state.metrics.latency.labels(operation).observe(time.perf_counter() - started)
     response = fhir_response(answer.body, answer.status)
     response.headers["X-Request-Id"] = answer.request_id
