@@ -4,6 +4,7 @@ Usage (server started with PRIORAUTH_AUTH=off PRIORAUTH_BENCH_ENDPOINTS=true):
 
     python bench/submit.py --url http://127.0.0.1:8000 [--body FILE] [--requests 2000] [--concurrency 1 8 32]
     python bench/submit.py --spawn sqlite          # start a server on a temp SQLite file, then bench it
+    python bench/submit.py --spawn sqlite --decision-processes 2   # ... deciding in 2 processes behind it
     python bench/submit.py --spawn postgres         # ... on a throwaway PostgreSQL cluster (initdb + pg_ctl)
     python bench/submit.py --spawn postgresql+psycopg://user@host:5432/db
 
@@ -117,7 +118,7 @@ def run(url: str, body: bytes, total: int, concurrency: int, distinct: bool = Fa
     return result.p50_ms, result.p99_ms, result.rps, result.errors
 
 
-def spawn(database_url: str, workers: int = 1) -> tuple[subprocess.Popen[bytes], str]:
+def spawn(database_url: str, workers: int = 1, decision_processes: int = 0) -> tuple[subprocess.Popen[bytes], str]:
     """Start ``serve`` on a free port with the bench endpoint on."""
     import socket
 
@@ -133,6 +134,7 @@ def spawn(database_url: str, workers: int = 1) -> tuple[subprocess.Popen[bytes],
         PRIORAUTH_DATABASE_URL=database_url,
         PRIORAUTH_TODAY="2026-03-02",
         PRIORAUTH_WORKERS=str(workers),
+        PRIORAUTH_DECISION_PROCESSES=str(decision_processes),
     )
     if not database_url.startswith("sqlite"):
         subprocess.run([sys.executable, "-m", "priorauth.cli.service_commands", "db", "upgrade"], env=env, check=True)
@@ -171,7 +173,13 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=2000)
     parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 8, 32])
     parser.add_argument("--rss-requests", type=int, default=10_000)
-    parser.add_argument("--workers", type=int, default=1, help="server processes (with --spawn)")
+    parser.add_argument("--workers", type=int, default=1, help="HTTP server processes (with --spawn)")
+    parser.add_argument(
+        "--decision-processes",
+        type=int,
+        default=0,
+        help="deciding processes behind each HTTP process (with --spawn; 0: decide in its threads)",
+    )
     parser.add_argument(
         "--same-member",
         dest="distinct",
@@ -189,7 +197,7 @@ def main() -> None:
         cluster = stack.enter_context(throwaway_cluster(("synchronous_commit=off",)))
         args.spawn = create_database(cluster, "bench")
     if args.spawn:
-        proc, url = spawn(args.spawn, args.workers)
+        proc, url = spawn(args.spawn, args.workers, args.decision_processes)
         pid: int | None = proc.pid
     elif args.url:
         url, pid = args.url.rstrip("/"), args.pid
@@ -200,6 +208,8 @@ def main() -> None:
         run(url + "/fhir/Claim/$submit", body, 50, 4)  # warm-up: imports, caches, connection pools
         kind = "a distinct member and request id each" if args.distinct else "the same member every time"
         print(f"body {args.body.name} ({len(body)} bytes), {args.requests} requests per run, {kind}")
+        if args.spawn:
+            print(f"server: {args.workers} HTTP process(es), {args.decision_processes} deciding process(es) each")
         print(
             f"{'c':>3} {'submit p50':>11} {'p99':>8} {'req/s':>8} | {'floor p50':>10} {'p99':>8} "
             f"{'req/s':>8} | {'p50 ratio':>9} {'errors':>6}" + (" | server CPU/req: submit, floor" if pid else "")
