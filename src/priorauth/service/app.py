@@ -72,6 +72,9 @@ def create_app(
 ) -> FastAPI:
     """Build the FastAPI app; the database is opened (and, on SQLite, migrated) at start-up."""
     check_auth_binding(settings)
+    if settings.decision_processes and (clock is not utcnow or registry_loader is not load_registry):
+        # Deciding processes are built from the settings alone: they would not use these.
+        raise ValueError("a custom clock or policy registry needs PRIORAUTH_DECISION_PROCESSES=0")
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

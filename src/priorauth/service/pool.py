@@ -10,7 +10,8 @@ whatever the connections do.
 Each deciding process builds its own :class:`DecisionService` from the same settings and opens the
 same database; it stores the request and its decision before its answer comes back, as in-process
 deciding does. Nothing is kept in their memory that another process needs. The HTTP process keeps
-the metrics: each answer carries the counter increments the decision made.
+the metrics: each answer carries the counter increments the decision made. A deciding process is
+built from the settings alone (clock, request date, policy directory, plan), as ``serve`` builds one.
 """
 
 from __future__ import annotations
@@ -118,7 +119,11 @@ class DecisionPool:
 
     async def decide(self, operation: str, body: bytes, metrics: Metrics, **options: Any) -> Answer | None:
         """The answer from a deciding process, or None when the pool broke (a process died): the
-        pool is replaced and the caller decides this request itself."""
+        pool is replaced and the caller decides this request itself.
+
+        A process that died after committing a request leaves it stored once more than answered:
+        nothing received is lost, and the answer sent is the second decision's.
+        """
         loop = asyncio.get_running_loop()
         executor = self._executor
         try:
