@@ -115,6 +115,7 @@ def test_a_burst_is_stored_once_and_a_dead_deciding_process_loses_nothing(tmp_pa
         assert all(a.status_code == 200 for a in late), [a.text for a in late if a.status_code != 200]
         after = server.submit(_distinct(body, 999))
         assert after.status_code == 200
+        # The new pool starts both its processes without waiting for requests to ask for them.
         deadline = time.monotonic() + 30
         while len(_deciding_processes(server)) != 2 and time.monotonic() < deadline:
             time.sleep(0.2)

@@ -102,6 +102,7 @@ class DecisionPool:
         self._settings = settings.model_dump(mode="json")
         self._processes = processes
         self._executor = self._new_executor()
+        self._warming: set[asyncio.Task[None]] = set()
 
     def _new_executor(self) -> ProcessPoolExecutor:
         # "spawn": the HTTP process has threads (checkpoints, outbox, event loop); forking it is unsafe.
@@ -114,8 +115,16 @@ class DecisionPool:
 
     async def start(self) -> None:
         """Start every deciding process now (each imports spaCy, ~1–2 s), not on the first requests."""
+        await self._warm(self._executor)
+
+    async def _warm(self, executor: ProcessPoolExecutor) -> None:
+        # With "spawn" the executor starts a process per call while none is idle: calls beyond the
+        # process count make it start them all.
         loop = asyncio.get_running_loop()
-        await asyncio.gather(*(loop.run_in_executor(self._executor, _ready) for _ in range(self._processes * 2)))
+        try:
+            await asyncio.gather(*(loop.run_in_executor(executor, _ready) for _ in range(self._processes * 2)))
+        except BrokenProcessPool:
+            log.exception("a deciding process failed to start")
 
     async def decide(self, operation: str, body: bytes, metrics: Metrics, **options: Any) -> Answer | None:
         """The answer from a deciding process, or None when the pool broke (a process died): the
@@ -133,6 +142,9 @@ class DecisionPool:
             if self._executor is executor:
                 self._executor = self._new_executor()
                 executor.shutdown(wait=False, cancel_futures=True)
+                warming = loop.create_task(self._warm(self._executor))
+                self._warming.add(warming)  # held until done: the loop keeps only a weak reference
+                warming.add_done_callback(self._warming.discard)
             return None
         for name, labels, change in deltas:
             counter = metrics.requests if name == "priorauth_pas_requests" else metrics.items
