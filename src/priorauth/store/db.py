@@ -130,9 +130,14 @@ class Database:
         with self.read_engine.begin() as connection:
             yield connection
 
-    def start_checkpoints(self, interval_seconds: float = 0.5) -> None:
+    def start_checkpoints(self, interval_seconds: float = 0.1) -> None:
         """SQLite only: checkpoint the WAL from a daemon thread, off the request path (PASSIVE: never
-        waits for readers or writers). A no-op on PostgreSQL or when already running."""
+        waits for readers or writers). A no-op on PostgreSQL or when already running.
+
+        Often and small: a checkpoint ends with an fsync that the writers of that moment wait behind;
+        measured at concurrency 8, p99 was ~88 ms checkpointing every 0.1 s, ~100 ms every 0.5 s and
+        ~150–200 ms every 2 s or at commit (SQLite's own threshold).
+        """
         if self.dialect != "sqlite" or self._checkpointer is not None:
             return
         stop = threading.Event()
