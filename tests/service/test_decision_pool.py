@@ -77,7 +77,7 @@ def test_pooled_answers_equal_in_process_answers(tmp_path: Path) -> None:
             one, two = pooled.submit(body), local.submit(body)
             assert one.status_code == two.status_code == 200, one.text
             a, b = one.json()["entry"][0]["resource"], two.json()["entry"][0]["resource"]
-            assert [i.get("sequence") for i in a.get("item", [])] == [i.get("sequence") for i in b.get("item", [])]
+            assert [i["itemSequence"] for i in a.get("item", [])] == [i["itemSequence"] for i in b.get("item", [])]
             for item in a.get("item", []):
                 assert review_action(a, item["itemSequence"]) == review_action(b, item["itemSequence"])
             assert _notes(a) == _notes(b)
