@@ -7,7 +7,6 @@ JSON-serialisable via :func:`evidence_to_dict`.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -65,58 +64,10 @@ Evidence = ResourceEvidence | AnswerEvidence | NoteSpanEvidence | AuthorizationE
 
 def evidence_to_dict(evidence: Evidence) -> dict[str, Any]:
     """Serialise one piece of evidence to plain JSON types (flat values: no deep copy needed)."""
-    write = _WRITERS.get(type(evidence))
-    if write is not None:
-        return write(evidence)
     data = {name: getattr(evidence, name) for name in evidence.__slots__}
     if isinstance(evidence, NoteSpanEvidence):
         data["modifiers"] = list(evidence.modifiers)
     return data
-
-
-# One literal per kind, keys in field order: several times faster than reading ``__slots__`` with
-# getattr, and a trace holds dozens of pieces. tests/engine/test_serialisation.py holds each writer
-# to the class's fields, so a new field cannot be silently dropped.
-def _resource_dict(e: Any) -> dict[str, Any]:
-    return {"reference": e.reference, "path": e.path, "value": e.value, "kind": e.kind}
-
-
-def _answer_dict(e: Any) -> dict[str, Any]:
-    return {
-        "questionnaire_response": e.questionnaire_response,
-        "link_id": e.link_id,
-        "value": e.value,
-        "origin": e.origin,
-        "author": e.author,
-        "kind": e.kind,
-    }
-
-
-def _note_dict(e: Any) -> dict[str, Any]:
-    return {
-        "document": e.document,
-        "start": e.start,
-        "end": e.end,
-        "text": e.text,
-        "concept": e.concept,
-        "rule_id": e.rule_id,
-        "attachment": e.attachment,
-        "section": e.section,
-        "modifiers": list(e.modifiers),
-        "kind": e.kind,
-    }
-
-
-def _authorization_dict(e: Any) -> dict[str, Any]:
-    return {"number": e.number, "start": e.start, "end": e.end, "kind": e.kind}
-
-
-_WRITERS: dict[type[Any], Callable[[Any], dict[str, Any]]] = {
-    ResourceEvidence: _resource_dict,
-    AnswerEvidence: _answer_dict,
-    NoteSpanEvidence: _note_dict,
-    AuthorizationEvidence: _authorization_dict,
-}
 
 
 def describe(evidence: Evidence) -> str:

@@ -28,19 +28,25 @@ class NotPrecompiledError(Exception):
 
 
 @dataclass(frozen=True)
-class _Prepared:
-    sql: str
+class _Binder:
+    """How one compiled statement takes its parameters."""
+
     names: tuple[str, ...]  # bind parameter names, in the order a positional paramstyle needs
     positional: bool
     processors: tuple[Processor, ...]
     fixed: Mapping[str, Any]  # values the statement binds itself (literals, constant column defaults)
 
     def parameters(self, values: Mapping[str, Any]) -> tuple[Any, ...] | dict[str, Any]:
+        """The driver's parameters for ``values`` (a missing one raises KeyError naming it)."""
         row = [values[name] if name in values else self.fixed[name] for name in self.names]
         converted = [
             value if p is None or value is None else p(value) for p, value in zip(self.processors, row, strict=True)
         ]
         return tuple(converted) if self.positional else dict(zip(self.names, converted, strict=True))
+
+
+def _bind_names(compiled: Any, dialect: Dialect) -> tuple[str, ...]:
+    return tuple(compiled.positiontup or ()) if dialect.positional else tuple(compiled.binds)
 
 
 def _bind_processor(type_: Any, dialect: Dialect) -> Processor:
@@ -49,9 +55,9 @@ def _bind_processor(type_: Any, dialect: Dialect) -> Processor:
 
 
 @functools.cache
-def _prepared_insert(table: Table, keys: tuple[str, ...], dialect: Dialect) -> _Prepared:
+def _prepared_insert(table: Table, keys: tuple[str, ...], dialect: Dialect) -> tuple[str, _Binder]:
     compiled = insert(table).compile(dialect=dialect, column_keys=list(keys))
-    names = tuple(compiled.positiontup or ()) if dialect.positional else tuple(compiled.binds)
+    names = _bind_names(compiled, dialect)
     fixed: dict[str, Any] = {}
     for name in names:
         if name in keys:
@@ -62,14 +68,13 @@ def _prepared_insert(table: Table, keys: tuple[str, ...], dialect: Dialect) -> _
             raise NotPrecompiledError(f"{table.name}.{name} has no value and no constant default")
         fixed[name] = default.arg  # type: ignore[attr-defined]
     processors = tuple(_bind_processor(table.c[name].type, dialect) for name in names)
-    return _Prepared(str(compiled), names, dialect.positional, processors, fixed)
+    return str(compiled), _Binder(names, dialect.positional, processors, fixed)
 
 
 def insert_rows(connection: Connection, table: Table, keys: tuple[str, ...], rows: Sequence[Mapping[str, Any]]) -> None:
     """INSERT ``rows`` (each with exactly ``keys``) into ``table`` in the connection's transaction."""
-    prepared = _prepared_insert(table, keys, connection.dialect)
-    params: list[Any] = [prepared.parameters(row) for row in rows]
-    _run(connection, prepared.sql, params)
+    sql, binder = _prepared_insert(table, keys, connection.dialect)
+    _run(connection, sql, [binder.parameters(row) for row in rows])
 
 
 def _run(connection: Connection, sql: str, params: list[Any]) -> list[Any] | None:
@@ -94,21 +99,12 @@ class PreparedSelect:
     """A SELECT compiled for one dialect; :meth:`rows` runs it with the named parameters."""
 
     sql: str
-    names: tuple[str, ...]
-    positional: bool
-    processors: tuple[Processor, ...]
-    defaults: Mapping[str, Any]
+    binder: _Binder
     results: tuple[Processor, ...]
 
     def rows(self, connection: Connection, **values: Any) -> list[tuple[Any, ...]]:
         """Run the query; each row's values converted by the column types' result processors."""
-        merged = {**self.defaults, **values}
-        row = [merged[name] for name in self.names]
-        bound = [v if p is None or v is None else p(v) for p, v in zip(self.processors, row, strict=True)]
-        params: tuple[Any, ...] | dict[str, Any] = (
-            tuple(bound) if self.positional else dict(zip(self.names, bound, strict=True))
-        )
-        fetched: Iterable[Sequence[Any]] = _run(connection, self.sql, [params]) or []
+        fetched: Iterable[Sequence[Any]] = _run(connection, self.sql, [self.binder.parameters(values)]) or []
         results = self.results
         return [tuple(v if p is None or v is None else p(v) for p, v in zip(results, r, strict=True)) for r in fetched]
 
@@ -117,11 +113,11 @@ class PreparedSelect:
 def prepared_select(statement: Select[Any], dialect: Dialect) -> PreparedSelect:
     """Compile ``statement`` for ``dialect`` once (the statement must not use expanding IN parameters)."""
     compiled = statement.compile(dialect=dialect)
-    names = tuple(compiled.positiontup or ()) if dialect.positional else tuple(compiled.binds)
+    names = _bind_names(compiled, dialect)
     binds = compiled.binds
     processors = tuple(_bind_processor(binds[name].type, dialect) for name in names)
-    defaults = {name: binds[name].value for name in names if binds[name].value is not None}
+    fixed = {name: binds[name].value for name in names if binds[name].value is not None}
     results = tuple(
         column.type.dialect_impl(dialect).result_processor(dialect, None) for column in statement.selected_columns
     )
-    return PreparedSelect(str(compiled), names, dialect.positional, processors, defaults, results)
+    return PreparedSelect(str(compiled), _Binder(names, dialect.positional, processors, fixed), results)
