@@ -247,6 +247,10 @@ def _sentence_bounds(doc: Any) -> list[tuple[int, int]]:
     return bounds
 
 
+#: Modifier pairs plus target-modifier pairs above which ConText compares within sentences only.
+_LOCAL_CONTEXT_PAIRS = 64
+
+
 def _sentence_local_context(context: Any) -> None:
     """Make ConText compare a modifier only with the modifiers and targets of its own sentence.
 
@@ -283,7 +287,10 @@ def _sentence_local_context(context: Any) -> None:
             for match_id, start, end in matcher(doc):
                 rule = matcher.rule_map[self.nlp.vocab[match_id].text]
                 graph.modifiers.append(ConTextModifier(rule, start, end, doc, max_scope=self.max_scope))
-            groups = _sentence_groups(doc, graph) if not graph.prune_on_modifier_overlap else None
+            pairs = len(graph.modifiers) * (len(graph.modifiers) + len(graph.targets))
+            # Both ways give the same graph; on a short note the sentence look-up costs more than it saves.
+            local = pairs > _LOCAL_CONTEXT_PAIRS and not graph.prune_on_modifier_overlap
+            groups = _sentence_groups(doc, graph) if local else None
             if groups is None:
                 graph.update_scopes()
                 graph.apply_modifiers()
