@@ -34,7 +34,7 @@ except ImportError:  # pragma: no cover - another Python: no precheck
     _sre_parse = None
 
 
-class _Unknown(Exception):
+class _UnknownItemError(Exception):
     """A parsed item whose consumed characters are not read here."""
 
 
@@ -50,13 +50,13 @@ def _class_items(items: Any, out: list[str]) -> None:
                 elif in_op is _sre.RANGE:
                     out.append(f"{re.escape(chr(in_av[0]))}-{re.escape(chr(in_av[1]))}")
                 else:  # NEGATE, CATEGORY, ...: not read
-                    raise _Unknown
+                    raise _UnknownItemError
         elif op is _sre.AT or op is _sre.ASSERT or op is _sre.ASSERT_NOT:
             continue  # zero-width: consumes nothing (a look-around's text is not part of the match)
         elif op is _sre.SUBPATTERN:
             _group, add_flags, _del_flags, body = av
             if add_flags & re.IGNORECASE:
-                raise _Unknown
+                raise _UnknownItemError
             _class_items(body, out)
         elif op is _sre.ATOMIC_GROUP:
             _class_items(av, out)
@@ -66,7 +66,7 @@ def _class_items(items: Any, out: list[str]) -> None:
             for alternative in av[1]:
                 _class_items(alternative, out)
         else:  # ANY, NOT_LITERAL, GROUPREF, ...: not read
-            raise _Unknown
+            raise _UnknownItemError
 
 
 def consumed_class(pattern: re.Pattern[str]) -> re.Pattern[str] | None:
@@ -82,7 +82,7 @@ def consumed_class(pattern: re.Pattern[str]) -> re.Pattern[str] | None:
             return None
         out: list[str] = []
         _class_items(list(parsed), out)
-    except _Unknown:
+    except _UnknownItemError:
         return None
     except Exception:  # pragma: no cover - an unknown parser shape: no precheck
         return None
