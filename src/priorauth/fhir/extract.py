@@ -174,7 +174,7 @@ def _dose_mg(dose_and_rate: Any) -> float | None:
     """The mg amount of a dosage's doseAndRate: the last mg doseQuantity wins (as FHIR lists them)."""
     mg: float | None = None
     for rate in dose_and_rate:
-        quantity = rate.get("doseQuantity") if type(rate) is dict or isinstance(rate, dict) else None
+        quantity = rate.get("doseQuantity") if isinstance(rate, dict) else None
         if isinstance(quantity, dict) and str(quantity.get("code") or quantity.get("unit", "")).lower() == "mg":
             value = quantity.get("value")
             mg = float(value) if isinstance(value, (int, float)) else None
@@ -191,13 +191,10 @@ def _requested_doses(ref: str, request: Resource) -> tuple[RequestedDose, ...]:
         timing = as_dict(dosage.get("timing"))
         events = timing.get("event") or []
         on = parse_date(events[0]) if events else None
-        text = dosage.get("text", "")
-        label = concept_words(timing.get("code")) + " " + str(text).lower()
+        label = concept_words(timing.get("code")) + " " + str(dosage.get("text", "")).lower()
         match = search(label)
-        cycle, day = (int(match[1]), int(match[2])) if match else (None, None)
-        # The evidence value is the text as given (the dose when there is none), never lower-cased.
-        value = str(text) if "text" in dosage else str(mg)
-        evidence = ResourceEvidence(ref, f"MedicationRequest.dosageInstruction[{index}]", value)
+        cycle, day = (int(match.group(1)), int(match.group(2))) if match else (None, None)
+        evidence = ResourceEvidence(ref, f"MedicationRequest.dosageInstruction[{index}]", str(dosage.get("text", mg)))
         doses.append(RequestedDose(evidence, mg, on, cycle, day))
     return tuple(doses)
 
