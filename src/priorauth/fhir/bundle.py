@@ -106,13 +106,17 @@ def read_bundle(data: Any) -> ReceivedBundle:
         if not isinstance(resource, dict) or not isinstance(resource.get("resourceType"), str):
             raise BundleError(f"Bundle.entry[{index}].resource", "the entry has no resource with a resourceType")
         full_url = entry.get("fullUrl")
-        ref = reference_of(resource, full_url if isinstance(full_url, str) else None)
+        url = full_url if isinstance(full_url, str) else None
+        # reference_of, inlined: this loop runs once per entry of every request.
+        rid = resource.get("id")
+        ref = f"{resource['resourceType']}/{rid}" if rid else (url or resource["resourceType"])
         indexed.append((ref, resource))
-        if isinstance(full_url, str):
-            by_url[full_url] = resource
-            by_url.setdefault("/".join(full_url.rstrip("/").split("/")[-2:]), resource)
-        if resource.get("id"):
-            by_url.setdefault(f"{resource['resourceType']}/{resource['id']}", resource)
+        if url is not None:
+            by_url[url] = resource
+            if "/" in url:  # without one the ``Type/id`` tail is the fullUrl itself, just stored
+                by_url.setdefault("/".join(url.rstrip("/").split("/")[-2:]), resource)
+        if rid:
+            by_url.setdefault(ref, resource)
     claim = indexed[0][1]
     if claim.get("resourceType") != "Claim":
         raise BundleError(

@@ -194,9 +194,11 @@ def _build_agent_index(codes: Codes) -> tuple[dict[tuple[str, str], str], dict[s
 
 def agent_of(concept: Any, codes: Codes, tarlatamab_ndcs: set[str]) -> str | None:
     """The normalised agent name of a medication concept, by code, NDC or name."""
-    index = _index(codes)
+    return _agent_of(concept, _index(codes), codes.ndc_system, tarlatamab_ndcs)
+
+
+def _agent_of(concept: Any, index: _CodeIndex, ndc_system: str, tarlatamab_ndcs: set[str]) -> str | None:
     by_code = index.agents_by_code
-    ndc_system = codes.ndc_system
     for coding in codings(concept):
         name = by_code.get((str(coding.get("system")), str(coding.get("code"))))
         if name:
@@ -236,6 +238,8 @@ def therapies(
 ) -> list[TherapyExposure]:
     """Administrations and statements of anticancer agents; ``not-done`` / ``not-taken`` are negated."""
     found: list[TherapyExposure] = []
+    # Looked up once per request rather than once per medication resource.
+    index, ndc_system = _index(codes), codes.ndc_system
     for ref, res in bundle.entries:
         kind = res.get("resourceType")
         if kind not in _MEDICATION_TYPES:
@@ -245,7 +249,7 @@ def therapies(
             continue
         if kind == "MedicationRequest" and status not in ("completed", "stopped"):
             continue  # an order is not an administration; only a completed course counts
-        agent = agent_of(_medication_concept(res, bundle), codes, tarlatamab_ndcs)
+        agent = _agent_of(_medication_concept(res, bundle), index, ndc_system, tarlatamab_ndcs)
         if agent is None:
             continue
         period = as_dict(res.get("effectivePeriod"))
