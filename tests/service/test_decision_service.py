@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 import json
 import sqlite3
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +14,9 @@ from service_helpers import EXAMPLES, PAS_REQUESTS, review_action
 
 from priorauth.engine.determination import Determination, MissingItem, Outcome, Referral, Window
 from priorauth.pas import mapping
-from priorauth.service.decisions import DecisionError, DecisionService
+from priorauth.pas.response import ItemResult, ResponseContent, build_response_bundle
+from priorauth.pas.validate import parse_json, validate_request
+from priorauth.service.decisions import Answer, DecisionError, DecisionService, dumps
 from priorauth.service.settings import load_settings
 from priorauth.store.db import open_database, upgrade
 
@@ -179,3 +181,40 @@ def test_a_reviewer_denial_carries_the_x12_reason_code_and_human_review(service:
         "system": "https://codesystem.x12.org/external/886",
         "code": "MN",
     }
+
+
+def test_stored_rows_are_the_answer_and_the_engine_determination(service: DecisionService, tmp_path: Path) -> None:
+    # Each JSON column is written by the fast encoder; it must be the text the general one writes.
+    body = (EXAMPLES / "EX01_medicaid_approval_structured.json").read_bytes()
+    prepared = service.prepare(body, org=None)
+    assert not isinstance(prepared, Answer)
+    answer = service.commit(prepared)
+    with sqlite3.connect(tmp_path / "d.db") as conn:
+        stored_bundle, bundle_id = conn.execute("SELECT bundle, bundle_id FROM response_version").fetchone()
+        traces = [row[0] for row in conn.execute("SELECT trace FROM determination ORDER BY item_sequence")]
+        payloads = [row[0] for row in conn.execute("SELECT payload FROM note_extraction ORDER BY id")]
+    assert stored_bundle == answer.body == dumps(json.loads(answer.body))
+    assert bundle_id == json.loads(answer.body)["id"]
+    assert traces == [dumps(d.to_dict()) if d is not None else None for d in prepared.determinations]
+    assert payloads == [dumps(note.to_dict()) for note in prepared.notes]
+    assert payloads  # EX01 carries a clinical note
+
+
+def test_the_response_echoes_copies_of_the_request_entries() -> None:
+    request = validate_request(parse_json(HOMECARE.read_bytes()), operation="submit")
+    content = ResponseContent("cr-1", datetime(2026, 3, 2, 9, 0, tzinfo=UTC), (ItemResult(1, "A4", ("n",)),))
+    with_index = build_response_bundle(
+        request.bundle, request.claim, content, base_url="https://x.test/fhir", index=request.index
+    )
+    fresh = build_response_bundle(request.bundle, request.claim, content, base_url="https://x.test/fhir")
+    with_index.pop("id"), fresh.pop("id")
+    assert with_index == fresh
+    echoed = [entry["resource"] for entry in with_index["entry"][1:]]
+    assert [r["resourceType"] for r in echoed] == ["Patient", "Organization", "Organization"]
+    originals = [request.index.resolve(f"{r['resourceType']}/{r['id']}") for r in echoed]
+    assert echoed == originals
+    assert all(copy is not original for copy, original in zip(echoed, originals, strict=True))
+    response = with_index["entry"][0]["resource"]
+    assert response["identifier"][1:] == request.claim["identifier"]
+    assert response["identifier"][1] is not request.claim["identifier"][0]
+    assert response["patient"] == request.claim["patient"] and response["patient"] is not request.claim["patient"]

@@ -141,7 +141,7 @@ def build_claim_response(claim: Json, content: ResponseContent, *, profile: str 
             )
         response["extension"] = [{"url": codes.EXT_REVIEWER, "extension": reviewer}]
     identifiers: list[Json] = [{"system": codes.IDENT_CLAIM_RESPONSE, "value": content.claim_response_id}]
-    identifiers.extend(_clone(i) for i in claim.get("identifier") or [] if isinstance(i, dict))
+    identifiers.extend(_clone([i for i in claim.get("identifier") or [] if isinstance(i, dict)]))
     response["identifier"] = identifiers
     response["status"] = "active"
     if isinstance(claim.get("type"), dict):
@@ -211,7 +211,8 @@ def _authorized_part(claim: Json, item: ItemResult, content: ResponseContent, ad
 
 def _reference(value: Any) -> Json:
     if isinstance(value, dict):
-        return {k: _clone(v) for k, v in value.items() if k in ("reference", "identifier", "display")}
+        reference: Json = _clone({k: v for k, v in value.items() if k in ("reference", "identifier", "display")})
+        return reference
     return {}
 
 
@@ -230,22 +231,21 @@ def _claim_reference(claim: Json) -> Json:
 
 def echo_entries(claim_response: Json, index: BundleIndex) -> list[Json]:
     """Request entries the ClaimResponse references (patient, insurer, requestor), with their fullUrls."""
-    out: list[Json] = []
-    seen: set[int] = set()
+    positions: list[int] = []
     for key in ("patient", "insurer", "requestor"):
         ref = (claim_response.get(key) or {}).get("reference")
         if not isinstance(ref, str):
             continue
         position = index.position(ref)
-        if position is None or position in seen:
-            continue
-        seen.add(position)
-        entry = index.entries[position]
-        echoed: Json = {"resource": _clone(entry["resource"])}
-        if "fullUrl" in entry:
-            echoed = {"fullUrl": entry["fullUrl"], **echoed}
-        out.append(echoed)
-    return out
+        if position is not None and position not in positions:
+            positions.append(position)
+    entries = [index.entries[position] for position in positions]
+    # One copy of all echoed resources: each orjson round trip has a fixed cost.
+    resources = _clone([entry["resource"] for entry in entries])
+    return [
+        {"fullUrl": entry["fullUrl"], "resource": resource} if "fullUrl" in entry else {"resource": resource}
+        for entry, resource in zip(entries, resources, strict=True)
+    ]
 
 
 def build_response_bundle(
@@ -255,21 +255,39 @@ def build_response_bundle(
     *,
     base_url: str,
     inquiry: bool = False,
+    index: BundleIndex | None = None,
 ) -> Json:
-    """A PAS response Bundle (or inquiry response Bundle): ClaimResponse first, then what it references."""
+    """A PAS response Bundle (or inquiry response Bundle): ClaimResponse first, then what it references.
+
+    ``index`` is the request Bundle's index when the caller has it (``PasRequest.index``); without it
+    the Bundle is indexed again.
+    """
     profile_cr = codes.PROFILE_INQUIRY_RESPONSE if inquiry else codes.PROFILE_CLAIM_RESPONSE
     profile_bundle = codes.PROFILE_INQUIRY_RESPONSE_BUNDLE if inquiry else codes.PROFILE_RESPONSE_BUNDLE
     claim_response = build_claim_response(claim, content, profile=profile_cr)
     return wrap_claim_response(
-        request_bundle, claim_response, base_url=base_url, profile=profile_bundle, timestamp=content.created
+        request_bundle,
+        claim_response,
+        base_url=base_url,
+        profile=profile_bundle,
+        timestamp=content.created,
+        index=index,
     )
 
 
 def wrap_claim_response(
-    request_bundle: Json, claim_response: Json, *, base_url: str, profile: str, timestamp: datetime
+    request_bundle: Json,
+    claim_response: Json,
+    *,
+    base_url: str,
+    profile: str,
+    timestamp: datetime,
+    index: BundleIndex | None = None,
 ) -> Json:
-    """Wrap an existing ClaimResponse in a response Bundle echoing the request's referenced entries."""
-    index = BundleIndex.of(request_bundle)
+    """Wrap an existing ClaimResponse in a response Bundle echoing the request's referenced entries
+    (``index``: the request Bundle's index, when the caller has it)."""
+    if index is None:
+        index = BundleIndex.of(request_bundle)
     bundle: Json = {
         "resourceType": "Bundle",
         "id": str(uuid.uuid4()),

@@ -33,16 +33,29 @@ class _Binder:
 
     names: tuple[str, ...]  # bind parameter names, in the order a positional paramstyle needs
     positional: bool
-    processors: tuple[Processor, ...]
     fixed: Mapping[str, Any]  # values the statement binds itself (literals, constant column defaults)
+    # (position in ``names``, type processor) for the parameters whose type converts values: most
+    # columns (strings, integers) have none, and a row is converted once per statement per request.
+    converters: tuple[tuple[int, Callable[[Any], Any]], ...]
+
+    @classmethod
+    def of(
+        cls, names: tuple[str, ...], positional: bool, processors: Sequence[Processor], fixed: Mapping[str, Any]
+    ) -> _Binder:
+        """A binder for parameters ``names`` whose types convert values with ``processors``."""
+        converters = tuple((i, p) for i, p in enumerate(processors) if p is not None)
+        return cls(names, positional, fixed, converters)
 
     def parameters(self, values: Mapping[str, Any]) -> tuple[Any, ...] | dict[str, Any]:
         """The driver's parameters for ``values`` (a missing one raises KeyError naming it)."""
-        row = [values[name] if name in values else self.fixed[name] for name in self.names]
-        converted = [
-            value if p is None or value is None else p(value) for p, value in zip(self.processors, row, strict=True)
-        ]
-        return tuple(converted) if self.positional else dict(zip(self.names, converted, strict=True))
+        if self.fixed:
+            values = {**self.fixed, **values}
+        row = [values[name] for name in self.names]
+        for position, convert in self.converters:
+            value = row[position]
+            if value is not None:
+                row[position] = convert(value)
+        return tuple(row) if self.positional else dict(zip(self.names, row, strict=True))
 
 
 def _bind_names(compiled: Any, dialect: Dialect) -> tuple[str, ...]:
@@ -67,8 +80,8 @@ def _prepared_insert(table: Table, keys: tuple[str, ...], dialect: Dialect) -> t
         if default is None or not getattr(default, "is_scalar", False):
             raise NotPrecompiledError(f"{table.name}.{name} has no value and no constant default")
         fixed[name] = default.arg  # type: ignore[attr-defined]
-    processors = tuple(_bind_processor(table.c[name].type, dialect) for name in names)
-    return str(compiled), _Binder(names, dialect.positional, processors, fixed)
+    processors = [_bind_processor(table.c[name].type, dialect) for name in names]
+    return str(compiled), _Binder.of(names, dialect.positional, processors, fixed)
 
 
 def insert_rows(connection: Connection, table: Table, keys: tuple[str, ...], rows: Sequence[Mapping[str, Any]]) -> None:
@@ -115,9 +128,9 @@ def prepared_select(statement: Select[Any], dialect: Dialect) -> PreparedSelect:
     compiled = statement.compile(dialect=dialect)
     names = _bind_names(compiled, dialect)
     binds = compiled.binds
-    processors = tuple(_bind_processor(binds[name].type, dialect) for name in names)
+    processors = [_bind_processor(binds[name].type, dialect) for name in names]
     fixed = {name: binds[name].value for name in names if binds[name].value is not None}
     results = tuple(
         column.type.dialect_impl(dialect).result_processor(dialect, None) for column in statement.selected_columns
     )
-    return PreparedSelect(str(compiled), _Binder(names, dialect.positional, processors, fixed), results)
+    return PreparedSelect(str(compiled), _Binder.of(names, dialect.positional, processors, fixed), results)
