@@ -91,6 +91,15 @@ def test_pooled_answers_equal_in_process_answers(tmp_path: Path) -> None:
         assert _metric(pooled, "priorauth_pas_items_total", review_action="A1", decided_by="engine") >= 1
         assert _metric(pooled, "priorauth_pas_requests_total", operation="submit", status="200") == len(bodies)
         assert _metric(pooled, "priorauth_pas_requests_total", operation="inquire", status="200") == 1
+        # SIGTERM stops the HTTP process and its deciding processes, promptly and cleanly.
+        assert pooled.proc is not None
+        deciders = _deciding_processes(pooled)
+        started = time.monotonic()
+        pooled.proc.send_signal(signal.SIGTERM)
+        # uvicorn re-raises the signal once it has shut down cleanly.
+        assert pooled.proc.wait(8) in (0, -signal.SIGTERM)
+        assert time.monotonic() - started < 8
+        assert not [pid for pid in deciders if Path(f"/proc/{pid}").exists()]
     finally:
         pooled.stop()
         local.stop()

@@ -121,7 +121,7 @@ def create_app(
             yield
         finally:
             if state.pool is not None:
-                state.pool.close()
+                await state.pool.close()
             if state.worker is not None:
                 state.worker.stop()
             db.dispose()

@@ -127,6 +127,7 @@ class _Decider:
     """One deciding process, its socket and the answers it owes (in the order asked)."""
 
     process: BaseProcess
+    channel: socket.socket
     reader: asyncio.StreamReader
     writer: asyncio.StreamWriter
     owed: deque[asyncio.Future[Reply]] = field(default_factory=deque)
@@ -173,7 +174,7 @@ class DecisionPool:
             log.exception("a deciding process failed to start (exit code %s)", process.exitcode)
             writer.close()
             return
-        decider = _Decider(process, reader, writer)
+        decider = _Decider(process, ours, reader, writer)
         decider.listening = asyncio.get_running_loop().create_task(self._listen(decider))
         self._deciders.append(decider)
         self._dispatch()
@@ -257,20 +258,23 @@ class DecisionPool:
             counter.labels(*labels).inc(change)
         return answer  # type: ignore[no-any-return]
 
-    def close(self) -> None:
-        """Stop the deciding processes. Called once the server has finished its requests: closing a
-        process's socket ends its loop."""
+    async def close(self) -> None:
+        """Stop the deciding processes. Called once the server has finished its requests: the end of
+        its socket ends a process's loop."""
         self._closed = True
         for task in self._replacing:
             task.cancel()
-        for decider in list(self._deciders):
+        deciders, self._deciders = list(self._deciders), []
+        for decider in deciders:
             decider.alive = False
             if decider.listening is not None:
                 decider.listening.cancel()
+            # At once: closing the transport only closes the socket on a later turn of the loop.
+            with contextlib.suppress(OSError):
+                decider.channel.shutdown(socket.SHUT_RDWR)
             decider.writer.close()
-        for decider in list(self._deciders):
-            decider.process.join(10)
+        for decider in deciders:
+            await asyncio.to_thread(decider.process.join, 10)
             if decider.process.is_alive():
-                with contextlib.suppress(Exception):
-                    decider.process.kill()
-        self._deciders.clear()
+                log.warning("a deciding process did not stop; killing it")
+                decider.process.kill()
