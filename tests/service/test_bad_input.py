@@ -12,6 +12,8 @@ import httpx
 import pytest
 from service_helpers import EXAMPLES, PAS_REQUESTS, Server
 
+from priorauth.store.bodies import decode_body
+
 GOOD = PAS_REQUESTS / "ig-pas221_Bundle-HomecareAuthorizationBundleExample.json"
 
 
@@ -107,11 +109,12 @@ def test_bad_request_gets_one_operation_outcome(srv: Any, name: str, body: bytes
     request_id = answer.headers["x-request-id"]
     with sqlite3.connect(db_path) as conn:
         row = conn.execute(
-            "SELECT http_status, outcome, length(body), truncated FROM received_request WHERE id = ?", (request_id,)
+            "SELECT http_status, outcome, body, body_encoding, truncated FROM received_request WHERE id = ?",
+            (request_id,),
         ).fetchone()
     assert row is not None and row[0] == status and json.loads(row[1]) == outcome
     if status != 413:
-        assert row[2] == len(body)
+        assert decode_body(row[2], row[3]) == body
     # Still serving: health and a valid request.
     assert httpx.get(f"{server.url}/healthz").status_code == 200
     assert server.submit(GOOD.read_bytes()).status_code == 200

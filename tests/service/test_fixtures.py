@@ -11,6 +11,8 @@ import httpx
 import pytest
 from service_helpers import PAS_REQUESTS, PAS_RESPONSES, Server, review_action
 
+from priorauth.store.bodies import decode_body
+
 REVIEW_ACTION = "http://hl7.org/fhir/us/davinci-pas/StructureDefinition/extension-reviewAction"
 REVIEW_ACTION_CODE = "http://hl7.org/fhir/us/davinci-pas/StructureDefinition/extension-reviewActionCode"
 
@@ -92,8 +94,12 @@ def test_submit_fixture_gets_a_valid_pas_answer(shared_server: Any, path: Path) 
     assert httpx.get(f"{srv.url}/fhir/Bundle/{bundle['id']}").json() == bundle
     assert httpx.get(f"{srv.url}/fhir/ClaimResponse/{response['id']}").json() == response
     with sqlite3.connect(db_path) as conn:
-        stored = conn.execute("SELECT body, http_status FROM received_request WHERE id = ?", (request_id,)).fetchone()
-        assert stored == (body, 200)
+        stored = conn.execute(
+            "SELECT body, body_encoding, http_status FROM received_request WHERE id = ?", (request_id,)
+        ).fetchone()
+        assert (decode_body(stored[0], stored[1]), stored[2]) == (body, 200)
+        if len(body) > 4096:  # JSON this size always compresses
+            assert stored[1] == "zstd" and len(stored[0]) < len(body) / 2
         assert conn.execute("SELECT count(*) FROM determination WHERE request_id = ?", (request_id,)).fetchone()[
             0
         ] == len(response.get("item", []))

@@ -158,7 +158,7 @@ class _Open:
         """The case's latest request (parsed only once an action needs it)."""
         last = self.repo.request(self.case.last_request_id)
         assert last is not None
-        return validate_request(parse_json(last.body), operation="submit")
+        return validate_request(parse_json(last.received_body()), operation="submit")
 
 
 @contextmanager

@@ -219,7 +219,7 @@ def _request_json(repo: Repository, case: Case) -> Json:
     if received is None:
         return {}
     try:
-        data = json.loads(received.body)
+        data = json.loads(received.received_body())
     except (ValueError, UnicodeDecodeError):
         return {}
     return data if isinstance(data, dict) else {}

@@ -346,7 +346,7 @@ def request_json(request: Request, case_id: str) -> Response:
         case_id=case_id,
         client=_client(request),
     )
-    return Response(received.body, media_type="application/fhir+json")
+    return Response(received.received_body(), media_type="application/fhir+json")
 
 
 @router.get("/cases/{case_id}/letters/{letter_id}")

@@ -46,6 +46,7 @@ from priorauth.policy.registry import PolicyRegistry, load_registry
 from priorauth.service.eligibility import EligibilityQuery, load_eligibility
 from priorauth.service.metrics import Metrics
 from priorauth.service.settings import Settings
+from priorauth.store.bodies import encode_body
 from priorauth.store.db import Database
 from priorauth.store.models import (
     Case,
@@ -64,6 +65,12 @@ FINAL_ACTIONS = frozenset({"A1", "A3", "A6", "C"})
 def utcnow() -> datetime:
     """The wall clock, in UTC (the only clock the service reads; injected for tests)."""
     return datetime.now(UTC)
+
+
+def _stored_body(body: bytes) -> dict[str, Any]:
+    """The ``body`` and ``body_encoding`` columns for a received body (store/bodies.py)."""
+    stored, encoding = encode_body(body)
+    return {"body": stored, "body_encoding": encoding}
 
 
 def dumps(data: Any) -> str:
@@ -185,7 +192,7 @@ class DecisionService:
                     org=org,
                     client_id=client_id,
                     content_type=content_type,
-                    body=body,
+                    **_stored_body(body),
                     truncated=truncated,
                     http_status=status,
                     outcome=outcome,
@@ -301,7 +308,7 @@ class DecisionService:
             "org": org,
             "client_id": prepared.client_id,
             "content_type": prepared.content_type,
-            "body": body,
+            **_stored_body(body),
             "truncated": False,
             "http_status": 200,
             "outcome": None,
@@ -589,7 +596,7 @@ class DecisionService:
                     org=org,
                     client_id=client_id,
                     content_type=content_type,
-                    body=body,
+                    **_stored_body(body),
                     truncated=False,
                     http_status=200,
                     request_date=self.request_date(now),
@@ -647,7 +654,7 @@ class DecisionService:
                 raise DecisionError(f"case {case.id} has no pended item among {sequences}")
             last = repo.request(case.last_request_id)
             assert last is not None
-            request = validate_request(parse_json(last.body), operation="submit")
+            request = validate_request(parse_json(last.received_body()), operation="submit")
             results: dict[int, ItemResult] = {s: result_from_record(d) for s, d in current.items()}
             for sequence in chosen:
                 prev = current[sequence]
@@ -759,7 +766,7 @@ class DecisionService:
             if received is not None:
                 if org is not None and received.org != org:
                     return None
-                return received.body
+                return received.received_body()
             version = session.scalars(select(ResponseVersion).where(ResponseVersion.bundle_id == bundle_id)).first()
             if version is None:
                 return None

@@ -27,6 +27,8 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
+from priorauth.store.bodies import decode_body
+
 # SQLite only autoincrements INTEGER PRIMARY KEY; BigInteger elsewhere (PostgreSQL bigserial).
 _BigId = BigInteger().with_variant(Integer(), "sqlite")
 
@@ -69,7 +71,9 @@ class ReceivedRequest(Base):
     org: Mapped[str | None] = mapped_column(String(200), index=True)
     client_id: Mapped[str | None] = mapped_column(String(200))
     content_type: Mapped[str | None] = mapped_column(String(200))
+    # As stored: read it with received_body() (store/bodies.py says why it may be compressed).
     body: Mapped[bytes] = mapped_column(LargeBinary)
+    body_encoding: Mapped[str] = mapped_column(String(16), default="identity", server_default="identity")
     truncated: Mapped[bool] = mapped_column(Boolean, default=False)
     http_status: Mapped[int] = mapped_column(Integer)
     # The OperationOutcome sent back for a rejected request (JSON text), else null.
@@ -79,6 +83,10 @@ class ReceivedRequest(Base):
     # The Claim's first identifier, so $inquire can find a request by its own or its update's identifier.
     claim_system: Mapped[str | None] = mapped_column(String(500))
     claim_value: Mapped[str | None] = mapped_column(String(200), index=True)
+
+    def received_body(self) -> bytes:
+        """The body byte for byte as it was received."""
+        return decode_body(self.body, self.body_encoding)
 
 
 class Case(Base):
