@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 from service_helpers import EXAMPLES
 
-from priorauth.store.bodies import decode_body, encode_body
+from priorauth.store.bodies import decode_body, encode_body, pack_text, unpack_text
 from priorauth.store.db import open_database, upgrade
-from priorauth.store.models import ReceivedRequest
+from priorauth.store.models import DeterminationRecord, ReceivedRequest
 
 
 @pytest.mark.parametrize(
@@ -89,3 +89,14 @@ def test_rows_stored_before_the_encoding_column_read_back_unchanged(tmp_path: Pa
         config.set_main_option("script_location", str(migrations_dir()))
         config.attributes["url"] = url
         command.downgrade(config, "0300_authorized_units")
+
+
+def test_a_trace_reads_back_from_either_column() -> None:
+    trace = '{"policy_id":"CP.PHAR.685","trace":{"id":"I","status":"met","text":"Tarlatamab \\u00e9"}}'
+    packed = pack_text(trace)
+    assert len(packed) < len(trace.encode()) * 2 and unpack_text(packed) == trace
+    assert DeterminationRecord(trace=None, trace_packed=packed).trace_json() == trace
+    assert DeterminationRecord(trace=trace, trace_packed=None).trace_json() == trace  # written before packing
+    assert DeterminationRecord(trace=None, trace_packed=None).trace_json() is None
+    carried = DeterminationRecord(trace=None, trace_packed=packed).trace_columns()
+    assert DeterminationRecord(**carried).trace_json() == trace

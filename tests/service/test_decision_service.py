@@ -18,6 +18,7 @@ from priorauth.pas.response import ItemResult, ResponseContent, build_response_b
 from priorauth.pas.validate import parse_json, validate_request
 from priorauth.service.decisions import Answer, DecisionError, DecisionService, dumps
 from priorauth.service.settings import load_settings
+from priorauth.store.bodies import unpack_text
 from priorauth.store.db import open_database, upgrade
 
 HOMECARE = PAS_REQUESTS / "ig-pas221_Bundle-HomecareAuthorizationBundleExample.json"
@@ -101,7 +102,7 @@ def test_earlier_approval_reaches_the_engine(service: DecisionService, tmp_path:
     assert review_action(response, 1) == "A4"
     assert any("II.A.2" in n["text"] for n in response["processNote"])
     with sqlite3.connect(tmp_path / "d.db") as conn:
-        traces = [row[0] for row in conn.execute("SELECT trace FROM determination ORDER BY id")]
+        traces = [unpack_text(row[0]) for row in conn.execute("SELECT trace_packed FROM determination ORDER BY id")]
     assert '"kind": "authorization"' not in traces[0] and '"kind":"authorization"' not in traces[0]
     assert '"kind": "authorization"' in traces[1] or '"kind":"authorization"' in traces[1]
     assert first.case_id != second.case_id
@@ -191,11 +192,15 @@ def test_stored_rows_are_the_answer_and_the_engine_determination(service: Decisi
     answer = service.commit(prepared)
     with sqlite3.connect(tmp_path / "d.db") as conn:
         stored_bundle, bundle_id = conn.execute("SELECT bundle, bundle_id FROM response_version").fetchone()
-        traces = [row[0] for row in conn.execute("SELECT trace FROM determination ORDER BY item_sequence")]
+        traces = [
+            (row[0], None if row[1] is None else unpack_text(row[1]))
+            for row in conn.execute("SELECT trace, trace_packed FROM determination ORDER BY item_sequence")
+        ]
         payloads = [row[0] for row in conn.execute("SELECT payload FROM note_extraction ORDER BY id")]
     assert stored_bundle == answer.body == dumps(json.loads(answer.body))
     assert bundle_id == json.loads(answer.body)["id"]
-    assert traces == [dumps(d.to_dict()) if d is not None else None for d in prepared.determinations]
+    # Traces are kept compressed; the plain column is only for rows written before that.
+    assert traces == [(None, dumps(d.to_dict()) if d is not None else None) for d in prepared.determinations]
     assert payloads == [dumps(note.to_dict()) for note in prepared.notes]
     assert payloads  # EX01 carries a clinical note
 

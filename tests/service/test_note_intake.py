@@ -10,6 +10,7 @@ from note_samples import NOTE, bundle_with_note_only
 from priorauth.notes import EXTRACTOR_VERSION, ruleset_hash
 from priorauth.service.decisions import DecisionService
 from priorauth.service.settings import load_settings
+from priorauth.store.bodies import unpack_text
 from priorauth.store.db import open_database, upgrade
 
 
@@ -33,7 +34,7 @@ def test_a_note_only_request_is_approved_and_its_extraction_stored(tmp_path: Pat
         rows = conn.execute(
             "SELECT document, extractor_version, ruleset_sha256, written, payload FROM note_extraction"
         ).fetchall()
-        trace = conn.execute("SELECT trace FROM determination").fetchone()[0]
+        trace = unpack_text(conn.execute("SELECT trace_packed FROM determination").fetchone()[0])
     assert len(rows) == 1
     document, version, ruleset, written, payload = rows[0]
     assert (document, version, ruleset, written) == (

@@ -299,7 +299,7 @@ def _reviewer_record(prev: DeterminationRecord, **changes: Any) -> Determination
         "request_date": prev.request_date,
         "line_of_business": prev.line_of_business,
         "member_id": prev.member_id,
-        "trace": prev.trace,
+        **prev.trace_columns(),
     }
     values.update(changes)
     return DeterminationRecord(**values)

@@ -580,8 +580,9 @@ def case_view(
             continue
         seq = int(raw.get("sequence", 0))
         det = dets.get(seq)
-        trace_source = det if det is not None and det.trace else engine_dets.get(seq)
-        trace: Json = json.loads(trace_source.trace) if trace_source and trace_source.trace else {}
+        trace_source = det if det is not None and det.trace_json() else engine_dets.get(seq)
+        trace_text = trace_source.trace_json() if trace_source else None
+        trace: Json = json.loads(trace_text) if trace_text else {}
         checklist = _flatten(trace["trace"], 0, bundle, notes) if trace.get("trace") else []
         items.append(
             ItemView(

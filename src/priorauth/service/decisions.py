@@ -46,7 +46,7 @@ from priorauth.policy.registry import PolicyRegistry, load_registry
 from priorauth.service.eligibility import EligibilityQuery, load_eligibility
 from priorauth.service.metrics import Metrics
 from priorauth.service.settings import Settings
-from priorauth.store.bodies import encode_body
+from priorauth.store.bodies import encode_body, pack_text
 from priorauth.store.db import Database
 from priorauth.store.models import (
     Case,
@@ -538,7 +538,11 @@ class DecisionService:
             "window_start": result.window[0] if result.window else None,
             "window_end": result.window[1] if result.window else None,
             "member_id": member_id,
-            "trace": _dumps_str_keys(det.to_dict()) if det is not None else (prev.trace if prev else None),
+            **(
+                {"trace": None, "trace_packed": pack_text(_dumps_str_keys(det.to_dict()))}
+                if det is not None
+                else (prev.trace_columns() if prev else {"trace": None, "trace_packed": None})
+            ),
             "notes": _dumps_str_keys(list(result.notes)),
             "tracking_number": tracking if result.review_action == "A4" else None,
             "created_at": now,
@@ -690,7 +694,7 @@ class DecisionService:
                         window_start=result.window[0] if result.window else None,
                         window_end=result.window[1] if result.window else None,
                         member_id=prev.member_id,
-                        trace=prev.trace,
+                        **prev.trace_columns(),
                         notes=dumps(list(result.notes)),
                         created_at=now,
                     )

@@ -1,11 +1,13 @@
-"""How a received body is kept: byte for byte, compressed with Zstandard when that pays.
+"""How large stored payloads are kept: received bodies byte for byte and determination traces, both
+compressed with Zstandard when that pays.
 
 Why: a PAS request is mostly JSON that compresses about 10 to 1 (EX01: 64 kB to 6.4 kB). On SQLite
 every stored byte is written twice (the WAL, then the checkpoint into the database file) and flushed
 to disk; at concurrency 8 the request bodies were two thirds of those bytes, and the flushes stalled the
 single writer (p99 on a RAM disk was half that on disk). Compression is lossless and the encoding is
 recorded beside the bytes, so what was received is always recovered exactly; rows written before this
-existed say ``identity``.
+existed say ``identity``. A determination's trace (about 20 kB of JSON per item) is kept the same way
+in its own binary column, the plain-text column left for rows written before.
 """
 
 from __future__ import annotations
@@ -40,3 +42,13 @@ def decode_body(stored: bytes, encoding: str) -> bytes:
     if encoding == "zstd":
         return zstandard.ZstdDecompressor().decompress(stored)
     raise ValueError(f"unknown body encoding {encoding!r} (expected 'identity' or 'zstd')")
+
+
+def pack_text(text: str) -> bytes:
+    """``text`` (UTF-8) as a Zstandard frame, for a ``*_packed`` column."""
+    return zstandard.ZstdCompressor(level=_LEVEL).compress(text.encode())
+
+
+def unpack_text(packed: bytes) -> str:
+    """The text :func:`pack_text` packed."""
+    return zstandard.ZstdDecompressor().decompress(packed).decode()

@@ -7,6 +7,7 @@ update or cancel that names it in ``Claim.related``. Its ClaimResponse id is the
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
+from typing import Any
 
 from sqlalchemy import (
     JSON,
@@ -27,7 +28,7 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
-from priorauth.store.bodies import decode_body
+from priorauth.store.bodies import decode_body, unpack_text
 
 # SQLite only autoincrements INTEGER PRIMARY KEY; BigInteger elsewhere (PostgreSQL bigserial).
 _BigId = BigInteger().with_variant(Integer(), "sqlite")
@@ -149,12 +150,25 @@ class DeterminationRecord(Base):
     window_start: Mapped[date | None] = mapped_column(Date)
     window_end: Mapped[date | None] = mapped_column(Date)
     member_id: Mapped[str | None] = mapped_column(String(200))
-    trace: Mapped[str | None] = mapped_column(Text)  # Determination.to_dict() as JSON
+    # Determination.to_dict() as JSON: in trace_packed (compressed, store/bodies.py), or in trace for
+    # rows written before that column existed. Read it with trace_json().
+    trace: Mapped[str | None] = mapped_column(Text)
+    trace_packed: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
     notes: Mapped[str | None] = mapped_column(Text)  # the process notes shown for the item, JSON list
     tracking_number: Mapped[str | None] = mapped_column(String(50))
     # A6 only: the units a reviewer authorized (answered as an addItem).
     authorized_units: Mapped[float | None] = mapped_column(Float)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+    def trace_json(self) -> str | None:
+        """The engine's trace as JSON text, wherever it is stored (None when no engine ran)."""
+        if self.trace_packed is not None:
+            return unpack_text(self.trace_packed)
+        return self.trace
+
+    def trace_columns(self) -> dict[str, Any]:
+        """This row's trace, as the columns of a row that carries it forward (a later decision)."""
+        return {"trace": self.trace, "trace_packed": self.trace_packed}
 
 
 class SubscriptionRecord(Base):
