@@ -1,4 +1,5 @@
-"""A light closed-loop HTTP/1.1 load generator for the benchmarks (asyncio + httptools' response parser).
+"""A light closed-loop HTTP/1.1 load generator for the benchmarks (an asyncio protocol on uvloop +
+httptools' response parser: about 0.1 ms of CPU per 64 kB request, half what asyncio streams cost).
 
 The benchmarks share a 2-core machine with the server they measure. A generator built on a full client
 library (httpx in threads) spent about as much CPU per request as the server's parse-only floor, which
@@ -45,39 +46,63 @@ class Result:
         return len(self.latencies) / self.elapsed if self.elapsed else 0.0
 
 
-class _Answer:
-    """httptools callbacks for one response."""
+class _Client(asyncio.Protocol):
+    """One keep-alive connection: sends a request, reads its answer with httptools, sends the next.
 
-    def __init__(self) -> None:
-        self.done = False
-        self.body = bytearray()
+    A protocol rather than asyncio streams, and uvloop where installed: the generator shares the
+    machine with the server it measures, so each request should cost it as little CPU as possible.
+    """
 
-    def on_body(self, body: bytes) -> None:
-        self.body += body
+    def __init__(self, head: bytes, bodies: Callable[[], bytes | None], result: Result, ended: asyncio.Future[None]):
+        self._head = head
+        self._bodies = bodies
+        self._result = result
+        self._ended = ended
+        self._parser = httptools.HttpResponseParser(self)
+        self._started = 0.0
+        self._in_flight = False
+        self._transport: asyncio.WriteTransport | None = None
 
-    def on_message_complete(self) -> None:
-        self.done = True
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self._transport = transport  # type: ignore[assignment]  # a TCP transport (uvloop's is not a subclass)
+        self._send_next()
+
+    def _send_next(self) -> None:
+        assert self._transport is not None
+        body = self._bodies()
+        if body is None:
+            self._transport.close()
+            return
+        self._started = time.perf_counter()
+        self._in_flight = True
+        self._transport.write(self._head + str(len(body)).encode() + b"\r\n\r\n" + body)
+
+    def data_received(self, data: bytes) -> None:
+        self._parser.feed_data(data)
+
+    def on_message_complete(self) -> None:  # httptools callback: one whole answer read
+        self._in_flight = False
+        result = self._result
+        result.latencies.append(time.perf_counter() - self._started)
+        status = self._parser.get_status_code()
+        result.statuses[status] = result.statuses.get(status, 0) + 1
+        result.errors += status != 200
+        self._send_next()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self._ended.done():
+            return
+        if self._in_flight:
+            self._ended.set_exception(ConnectionError("the server closed the connection before answering"))
+        else:
+            self._ended.set_result(None)
 
 
 async def _connection(host: str, port: int, head: bytes, bodies: Callable[[], bytes | None], result: Result) -> None:
-    reader, writer = await asyncio.open_connection(host, port)
-    try:
-        while (body := bodies()) is not None:
-            answer = _Answer()
-            parser = httptools.HttpResponseParser(answer)
-            started = time.perf_counter()
-            writer.write(head + str(len(body)).encode() + b"\r\n\r\n" + body)
-            while not answer.done:
-                chunk = await reader.read(65536)
-                if not chunk:
-                    raise ConnectionError("the server closed the connection")
-                parser.feed_data(chunk)
-            result.latencies.append(time.perf_counter() - started)
-            status = parser.get_status_code()
-            result.statuses[status] = result.statuses.get(status, 0) + 1
-            result.errors += status != 200
-    finally:
-        writer.close()
+    loop = asyncio.get_running_loop()
+    ended: asyncio.Future[None] = loop.create_future()
+    await loop.create_connection(lambda: _Client(head, bodies, result, ended), host, port)
+    await ended
 
 
 def post(url: str, bodies: Callable[[int], bytes], total: int, concurrency: int) -> Result:
@@ -101,5 +126,10 @@ def post(url: str, bodies: Callable[[int], bytes], total: int, concurrency: int)
         await asyncio.gather(*(_connection(host, port, head, next_body, result) for _ in range(concurrency)))
         result.elapsed = time.perf_counter() - started
 
-    asyncio.run(main())
+    try:
+        import uvloop
+    except ImportError:  # pragma: no cover - uvicorn[standard] brings it
+        asyncio.run(main())
+    else:
+        uvloop.run(main())
     return result
