@@ -190,6 +190,11 @@ class DecisionPool:
                 self._dispatch()
         except (asyncio.IncompleteReadError, ConnectionError):
             pass
+        except Exception:
+            # An answer that cannot be read, or one nobody asked for: the channel is out of step, so
+            # treat the process as lost (its requests are decided here) rather than leave them waiting.
+            log.exception("unreadable answer from a deciding process; stopping it")
+            decider.process.kill()
         self._lost(decider)
 
     def _lost(self, decider: _Decider) -> None:
