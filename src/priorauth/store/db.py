@@ -50,7 +50,9 @@ def _sqlite_engine(url: str, *, immediate: bool) -> Engine:
     def _on_begin(conn: Any) -> None:
         # Writers take the lock up front: a deferred transaction that later writes can fail with
         # SQLITE_BUSY without waiting, which busy_timeout does not cover.
-        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+        # Straight on the driver's connection: through exec_driver_sql this statement cost ~40 µs of
+        # SQLAlchemy execution machinery per transaction, two transactions per $submit.
+        conn.connection.driver_connection.execute("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
     return engine
 
