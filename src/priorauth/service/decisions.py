@@ -539,7 +539,7 @@ class DecisionService:
             "window_end": result.window[1] if result.window else None,
             "member_id": member_id,
             **(
-                {"trace": None, "trace_packed": pack_text(_dumps_str_keys(det.to_dict()))}
+                {"trace": None, "trace_packed": pack_text(orjson.dumps(det.to_dict()))}
                 if det is not None
                 else (prev.trace_columns() if prev else {"trace": None, "trace_packed": None})
             ),

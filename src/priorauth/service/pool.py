@@ -131,7 +131,6 @@ class _Decider:
     reader: asyncio.StreamReader
     writer: asyncio.StreamWriter
     owed: deque[asyncio.Future[Reply]] = field(default_factory=deque)
-    alive: bool = True
     listening: asyncio.Task[None] | None = None
 
 
@@ -198,7 +197,6 @@ class DecisionPool:
         self._lost(decider)
 
     def _lost(self, decider: _Decider) -> None:
-        decider.alive = False
         if decider in self._deciders:
             self._deciders.remove(decider)
         decider.writer.close()
@@ -222,7 +220,7 @@ class DecisionPool:
     def _dispatch(self) -> None:
         """Send waiting requests to the least busy processes with room."""
         while self._waiting:
-            free = [d for d in self._deciders if d.alive and len(d.owed) < _DEPTH]
+            free = [d for d in self._deciders if len(d.owed) < _DEPTH]
             if not free:
                 if not self._deciders:
                     # None running (a replacement may take seconds to start): the callers decide in-process.
@@ -271,7 +269,6 @@ class DecisionPool:
             task.cancel()
         deciders, self._deciders = list(self._deciders), []
         for decider in deciders:
-            decider.alive = False
             if decider.listening is not None:
                 decider.listening.cancel()
             # At once: closing the transport only closes the socket on a later turn of the loop.

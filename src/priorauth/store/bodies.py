@@ -44,9 +44,10 @@ def decode_body(stored: bytes, encoding: str) -> bytes:
     raise ValueError(f"unknown body encoding {encoding!r} (expected 'identity' or 'zstd')")
 
 
-def pack_text(text: str) -> bytes:
-    """``text`` (UTF-8) as a Zstandard frame, for a ``*_packed`` column."""
-    return zstandard.ZstdCompressor(level=_LEVEL).compress(text.encode())
+def pack_text(text: str | bytes) -> bytes:
+    """``text`` (or its UTF-8 bytes, as orjson writes them) as a Zstandard frame, for a ``*_packed`` column."""
+    data = text.encode() if isinstance(text, str) else text
+    return zstandard.ZstdCompressor(level=_LEVEL).compress(data)
 
 
 def unpack_text(packed: bytes) -> str:
